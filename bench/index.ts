@@ -1,0 +1,36 @@
+/**
+ * `npm run bench -- <suite...> [--json] [--quick]`
+ *
+ * Each suite is `bench/<suite>.ts`, whose default export is a `Suite`. With
+ * no suite named, every suite runs. `--json` prints one JSON object per suite:
+ * `{ "suite", "results": { name: nsPerOp }, "ratios": { name: ratio } }`.
+ */
+import { readdirSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { formatTable, type Suite } from "./harness.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const available = readdirSync(here)
+  .filter((f) => f.endsWith(".ts") && !["index.ts", "harness.ts"].includes(f))
+  .map((f) => f.slice(0, -3))
+  .sort()
+
+const args = process.argv.slice(2)
+const json = args.includes("--json")
+const quick = args.includes("--quick")
+const requested = args.filter((a) => !a.startsWith("--"))
+const unknown = requested.filter((s) => !available.includes(s))
+if (unknown.length > 0) {
+  console.error(`Unknown suite(s): ${unknown.join(", ")}. Available: ${available.join(", ")}`)
+  process.exit(2)
+}
+
+for (const name of requested.length > 0 ? requested : available) {
+  const suite: Suite = (await import(pathToFileURL(join(here, `${name}.ts`)).href)).default
+  if (!json) console.log(`\n${suite.description}\n`)
+  const result = await suite.run({ quick })
+  if (json) console.log(JSON.stringify({ suite: suite.name, results: result.results, ratios: result.ratios }))
+  else console.log(formatTable(suite.name, result))
+}
+process.exit(0)

@@ -1,0 +1,39 @@
+import * as effectEslint from "@effect/eslint-plugin"
+import tseslint from "typescript-eslint"
+
+export default [
+  { ignores: ["node_modules/**", "reports/**", "coverage/**", ".flowtune/**", "**/*.md"] },
+  ...tseslint.configs.recommended,
+  ...effectEslint.configs.dprint,
+  {
+    rules: {
+      "object-shorthand": "error",
+      "require-yield": "off",
+      "prefer-rest-params": "off",
+      "prefer-spread": "off",
+      "@typescript-eslint/array-type": ["warn", { default: "generic", readonly: "generic" }],
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "@typescript-eslint/no-unsafe-function-type": "off",
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/consistent-type-imports": "warn",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@effect/dprint": ["error", {
+        config: {
+          indentWidth: 2,
+          lineWidth: 120,
+          semiColons: "asi",
+          quoteStyle: "alwaysDouble",
+          trailingCommas: "never",
+          operatorPosition: "maintain",
+          "arrowFunction.useParentheses": "force"
+        }
+      }]
+    }
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/bin.ts", "src/Tour.ts", "src/Tour/**"],
+    rules: { "no-console": "error" }
+  }
+]
