@@ -87,8 +87,7 @@ export const measure = async (
 export const ratios = (
   results: Record<string, number>,
   pairs: ReadonlyArray<readonly [string, string]>
-): Record<string, number> =>
-  Object.fromEntries(pairs.map(([a, b]) => [`${a}/${b}`, results[a]! / results[b]!]))
+): Record<string, number> => Object.fromEntries(pairs.map(([a, b]) => [`${a}/${b}`, results[a]! / results[b]!]))
 
 /** Rounds/time settings for a suite, shorter under `--quick`. */
 export const settings = (options: SuiteOptions): MeasureOptions =>

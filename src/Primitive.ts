@@ -88,7 +88,9 @@ export interface Annotations {
  * @since 0.1.0
  * @category models
  */
-export interface Primitive<in In, out Out, out E = never, out R = never> extends Primitive.Variance<In, Out, E, R>, Pipeable {
+export interface Primitive<in In, out Out, out E = never, out R = never>
+  extends Primitive.Variance<In, Out, E, R>, Pipeable
+{
   readonly name: string
   readonly kind: Kind
   /** The primitives this one is composed of, in order. */
@@ -157,8 +159,7 @@ type UnionToIntersection<U> = (U extends any ? (_: U) => void : never) extends (
  * @category type-level
  */
 export type ValidSequence<Steps extends ReadonlyArray<Primitive.Any>, Prev = never, First extends boolean = true> =
-  Steps extends readonly [infer Head extends Primitive.Any, ...infer Tail extends ReadonlyArray<Primitive.Any>]
-    ? [
+  Steps extends readonly [infer Head extends Primitive.Any, ...infer Tail extends ReadonlyArray<Primitive.Any>] ? [
       First extends true ? Head : Primitive<Prev, Output<Head>, Error<Head>, Context<Head>>,
       ...ValidSequence<Tail, Output<Head>, false>
     ]
@@ -414,7 +415,10 @@ export const forEach: {
   (options?: ForEachOptions): <In, Out, E, R>(
     self: Primitive<In, Out, E, R>
   ) => Primitive<ReadonlyArray<In>, Array<Out>, E, R>
-  <In, Out, E, R>(self: Primitive<In, Out, E, R>, options?: ForEachOptions): Primitive<ReadonlyArray<In>, Array<Out>, E, R>
+  <In, Out, E, R>(
+    self: Primitive<In, Out, E, R>,
+    options?: ForEachOptions
+  ): Primitive<ReadonlyArray<In>, Array<Out>, E, R>
 } = internal.forEach
 
 /**
@@ -498,13 +502,8 @@ export const fallback: {
  * @since 0.1.0
  * @category running
  */
-export const run: {
-  <In>(input: In, options?: WorkflowContext.MakeOptions): <Out, E, R>(
-    self: Primitive<In, Out, E, R>
-  ) => Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>>
-  <In, Out, E, R>(
-    self: Primitive<In, Out, E, R>,
-    input: In,
-    options?: WorkflowContext.MakeOptions
-  ): Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>>
-} = internal.run
+export const run: <In, Out, E, R>(
+  self: Primitive<In, Out, E, R>,
+  input: In,
+  options?: WorkflowContext.MakeOptions
+) => Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>> = internal.run

@@ -119,9 +119,10 @@ export const child = (parent: WorkflowContextShape, branch: string): WorkflowCon
  * @since 0.1.0
  * @category combinators
  */
-export const withContext = (options: MakeOptions = {}) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, WorkflowContext>> =>
-  Effect.flatMap(make(options), (context) => Effect.provideService(self, WorkflowContext, context))
+export const withContext =
+  (options: MakeOptions = {}) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, WorkflowContext>> =>
+    Effect.flatMap(make(options), (context) => Effect.provideService(self, WorkflowContext, context))
 
 /**
  * Runs an effect inside the current run context, or a fresh one when there is

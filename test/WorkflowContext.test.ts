@@ -1,0 +1,101 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as Primitive from "../src/Primitive.js"
+import * as WorkflowContext from "../src/WorkflowContext.js"
+
+const marks = (timeline: ReadonlyArray<WorkflowContext.Checkpoint>) =>
+  timeline.map((c) => ({ name: c.name, at: c.at, branch: c.branch.join("/") }))
+
+describe("WorkflowContext", () => {
+  it.effect("checkpoints land on the timeline in order, timed by the Clock", () =>
+    Effect.gen(function*() {
+      const program = Effect.gen(function*() {
+        yield* WorkflowContext.checkpoint("start", { input: "q" })
+        yield* Effect.sleep("50 millis")
+        yield* WorkflowContext.checkpoint("llm.start")
+        yield* Effect.sleep("2300 millis")
+        yield* WorkflowContext.checkpoint("llm.end", { tokens: 42 })
+        return yield* WorkflowContext.timeline
+      }).pipe(WorkflowContext.withContext({ runId: "run-1", metadata: { user: "ada" } }))
+      const fiber = yield* Effect.fork(program)
+      yield* TestClock.adjust(Duration.seconds(3))
+      const timeline = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(marks(timeline), [
+        { name: "start", at: 0, branch: "" },
+        { name: "llm.start", at: 50, branch: "" },
+        { name: "llm.end", at: 2350, branch: "" }
+      ])
+      assert.deepStrictEqual(timeline[2]!.attributes, { tokens: 42 })
+    }))
+
+  it.effect("a run has ids and metadata; the correlation id defaults to the run id", () =>
+    Effect.gen(function*() {
+      const context = yield* WorkflowContext.WorkflowContext.pipe(
+        WorkflowContext.withContext({ runId: "r", metadata: { tenant: "t1" } })
+      )
+      assert.strictEqual(context.runId, "r")
+      assert.strictEqual(context.correlationId, "r")
+      assert.deepStrictEqual(context.metadata, { tenant: "t1" })
+      const other = yield* WorkflowContext.WorkflowContext.pipe(WorkflowContext.withContext())
+      assert.notStrictEqual(other.runId, context.runId)
+      assert.match(other.runId, /^[0-9a-f-]{36}$/)
+    }))
+
+  it.effect("parallel branches record on the run's timeline, tagged with their branch", () =>
+    Effect.gen(function*() {
+      const branch = (name: string, ms: number) =>
+        Primitive.make(name, (_: void) =>
+          Effect.gen(function*() {
+            yield* WorkflowContext.checkpoint(`${name}.start`)
+            yield* Effect.sleep(Duration.millis(ms))
+            yield* WorkflowContext.checkpoint(`${name}.end`)
+          }))
+      const workflow = Primitive.sequence(
+        Primitive.parallel({ fast: branch("fast", 100), slow: branch("slow", 300) }),
+        Primitive.make("after", (_: unknown) => WorkflowContext.checkpoint("after"))
+      )
+      const program = Effect.zipRight(Primitive.run(workflow, undefined), WorkflowContext.timeline).pipe(
+        WorkflowContext.withContext()
+      )
+      const fiber = yield* Effect.fork(program)
+      yield* TestClock.adjust(Duration.seconds(1))
+      const timeline = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(marks(timeline), [
+        { name: "fast.start", at: 0, branch: "fast" },
+        { name: "slow.start", at: 0, branch: "slow" },
+        { name: "fast.end", at: 100, branch: "fast" },
+        { name: "slow.end", at: 300, branch: "slow" },
+        { name: "after", at: 300, branch: "" }
+      ])
+    }))
+
+  it.effect("checkpoints are also events on the current span", () =>
+    Effect.gen(function*() {
+      const events: Array<{ name: string; attributes: Record<string, unknown> | undefined }> = []
+      const step = Primitive.make("step", (_: void) =>
+        Effect.gen(function*() {
+          const span = yield* Effect.currentSpan
+          const original = span.event.bind(span)
+          span.event = (name, time, attributes) => {
+            events.push({ name, attributes })
+            original(name, time, attributes)
+          }
+          yield* WorkflowContext.checkpoint("inside", { k: 1 })
+        }))
+      yield* Primitive.run(step, undefined)
+      assert.deepStrictEqual(events, [{ name: "inside", attributes: { k: 1 } }])
+    }))
+
+  it.effect("outside a run a checkpoint is harmless and Primitive.run supplies a fresh context", () =>
+    Effect.gen(function*() {
+      yield* WorkflowContext.checkpoint("nowhere")
+      const seen = Primitive.make("seen", (_: void) => Effect.map(WorkflowContext.WorkflowContext, (c) => c.runId))
+      const a = yield* Primitive.run(seen, undefined)
+      const b = yield* Primitive.run(seen, undefined, { runId: "given" })
+      assert.notStrictEqual(a, "given")
+      assert.strictEqual(b, "given")
+    }))
+})
