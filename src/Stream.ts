@@ -35,6 +35,7 @@ import type * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
@@ -189,13 +190,13 @@ export type StreamError = AsyncIterableFailed
  * @category metrics
  */
 export const metrics: {
-  readonly ttft: import("effect/Metric").Metric.Histogram<number>
-  readonly duration: import("effect/Metric").Metric.Histogram<number>
-  readonly gap: import("effect/Metric").Metric.Summary<number>
-  readonly runs: import("effect/Metric").Metric.Counter<number>
-  readonly elements: import("effect/Metric").Metric.Counter<number>
-  readonly chunks: import("effect/Metric").Metric.Counter<number>
-  readonly cache: import("effect/Metric").Metric.Counter<number>
+  readonly ttft: Metric.Metric.Histogram<number>
+  readonly duration: Metric.Metric.Histogram<number>
+  readonly gap: Metric.Metric.Summary<number>
+  readonly runs: Metric.Metric.Counter<number>
+  readonly elements: Metric.Metric.Counter<number>
+  readonly chunks: Metric.Metric.Counter<number>
+  readonly cache: Metric.Metric.Counter<number>
 } = internal.metrics
 
 /**
@@ -345,7 +346,10 @@ export const buffer: {
   (options: { readonly capacity: number }): <In, A, E, R>(
     self: StreamPrimitive<In, A, E, R>
   ) => StreamPrimitive<In, A, E, R>
-  <In, A, E, R>(self: StreamPrimitive<In, A, E, R>, options: { readonly capacity: number }): StreamPrimitive<In, A, E, R>
+  <In, A, E, R>(
+    self: StreamPrimitive<In, A, E, R>,
+    options: { readonly capacity: number }
+  ): StreamPrimitive<In, A, E, R>
 } = internal.buffer
 
 /**
@@ -487,8 +491,11 @@ export interface Recording<A> {
  */
 export const Recording = <A, I, R>(
   item: Schema.Schema<A, I, R>
-): Schema.Schema<Recording<A>, { readonly chunks: ReadonlyArray<ReadonlyArray<I>>; readonly offsetsMs: ReadonlyArray<number> }, R> =>
-  Schema.Struct({ chunks: Schema.Array(Schema.Array(item)), offsetsMs: Schema.Array(Schema.Number) })
+): Schema.Schema<
+  Recording<A>,
+  { readonly chunks: ReadonlyArray<ReadonlyArray<I>>; readonly offsetsMs: ReadonlyArray<number> },
+  R
+> => Schema.Struct({ chunks: Schema.Array(Schema.Array(item)), offsetsMs: Schema.Array(Schema.Number) })
 
 /**
  * The little a cached stream needs from a store: get and set by key. A

@@ -315,6 +315,29 @@ describe("Primitive", () => {
         assert.strictEqual(yield* Effect.flip(Primitive.run(Primitive.forEach(picky), items)), "three")
       }))
 
+    it.effect("interrupting a bounded fan-out starts no new branches (collect mode too)", () =>
+      Effect.gen(function*() {
+        const started = yield* Ref.make(0)
+        const item = (i: number) =>
+          Primitive.make(`item${i}`, (_: void) =>
+            Effect.zipRight(Ref.update(started, (n) => n + 1), Effect.sleep("1 second")))
+        const branches = Array.from({ length: 10 }, (_, i) =>
+          item(i)) as unknown as readonly [
+            Primitive.Primitive<void, void>,
+            ...Array<Primitive.Primitive<void, void>>
+          ]
+        for (const mode of ["fail-fast", "collect"] as const) {
+          yield* Ref.set(started, 0)
+          const fiber = yield* Effect.fork(
+            Primitive.run(Primitive.parallel(branches, { concurrency: 2, mode }), undefined)
+          )
+          yield* TestClock.adjust("500 millis")
+          yield* Fiber.interrupt(fiber)
+          yield* TestClock.adjust("10 seconds")
+          assert.strictEqual(yield* Ref.get(started), 2, mode)
+        }
+      }))
+
     it.effect("handles large lists of synchronous items without growing the stack", () =>
       Effect.gen(function*() {
         const inc = Primitive.fromFunction("inc", (n: number) => n + 1)

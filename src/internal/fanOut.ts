@@ -72,7 +72,7 @@ export const fanOut = <A, E, R>(
       const pump = () => {
         if (pumping) return
         pumping = true
-        while (!failed && next < count && running.size < options.concurrency) {
+        while (!failed && !cancelled && next < count && running.size < options.concurrency) {
           const index = next++
           const fiber = Runtime.runFork(runtime, branch(index))
           const exit = fiber.unsafePoll()

@@ -1,6 +1,9 @@
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as MetricState from "effect/MetricState"
@@ -139,25 +142,24 @@ export const instrument = <In, Out, E, R>(
     : undefined
   const measured = (input: In): Effect.Effect<Out, E, R> =>
     Effect.withFiberRuntime((fiber) => {
-      const clock = fiber.currentDefaultServices.unsafeMap.get("effect/Clock") as
-        | { unsafeCurrentTimeNanos(): bigint }
-        | undefined
-      const now = () => clock ? clock.unsafeCurrentTimeNanos() : process.hrtime.bigint()
-      const span = fiber.currentSpan
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      // With tracing off the primitive opens no span, and the current span is
+      // the caller's: it must not receive this primitive's attributes.
+      const current = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
+      const span = current !== undefined && current._tag === "Span" ? current : undefined
       if (hash !== undefined && span !== undefined) span.attribute(Tracing.Attributes.inputHash, hash(input))
-      const start = now()
+      const start = clock.unsafeCurrentTimeNanos()
       return Effect.onExit(inner(input), (exit) =>
         Effect.sync(() =>
           observe(
             name,
-            Number(now() - start) / 1_000_000,
+            Number(clock.unsafeCurrentTimeNanos() - start) / 1_000_000,
             isFailure(exit),
-            span !== undefined && span._tag === "Span" ? span.attributes : undefined,
+            span?.attributes,
             costPerCall
           )
         ))
     })
-  if (body === undefined) return self
   return internalPrimitive.unsafeMake({
     name,
     kind: self.kind,

@@ -1,3 +1,4 @@
+import * as Primitive from "../Primitive.js"
 import type * as Router from "../Router.js"
 
 /** @internal */
@@ -29,7 +30,10 @@ const round = (x: number): number => Math.round(x * 1e9) / 1e9
 
 const checkWeight = (what: string, x: unknown): number => {
   if (typeof x !== "number" || !Number.isFinite(x)) {
-    throw new RangeError(`Router.complexity: ${what} must be a finite number, got ${String(x)}`)
+    throw new Primitive.InvalidPrimitive({
+      primitive: "Router.complexity",
+      reason: `${what} must be a finite number, got ${String(x)}`
+    })
   }
   return x
 }
@@ -50,7 +54,10 @@ export const compile = (options: Router.ScoreOptions = {}): Compiled => {
   const complexAt = checkWeight("thresholds.complex", options.thresholds?.complex ?? 0.6)
   const mediumAt = checkWeight("thresholds.medium", options.thresholds?.medium ?? 0.3)
   if (mediumAt > complexAt) {
-    throw new RangeError(`Router.complexity: thresholds.medium (${mediumAt}) is above thresholds.complex (${complexAt})`)
+    throw new Primitive.InvalidPrimitive({
+      primitive: "Router.complexity",
+      reason: `thresholds.medium (${mediumAt}) is above thresholds.complex (${complexAt})`
+    })
   }
   // Beyond the highest band, more words change nothing: the scan may stop early.
   const saturatedAt = bands.length > 0 ? bands[0]!.above : 0

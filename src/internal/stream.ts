@@ -240,9 +240,7 @@ const instrument = <In, A, E, R>(
         gaps: [],
         completed: false
       }
-      yield* Effect.addFinalizer((exit) =>
-        finish(name, state, clock.unsafeCurrentTimeMillis(), exit, span, tagged)
-      )
+      yield* Effect.addFinalizer((exit) => finish(name, state, clock.unsafeCurrentTimeMillis(), exit, span, tagged))
       return body(input).pipe(
         EffectStream.mapChunksEffect((chunk) => {
           const isFirst = state.chunks === 0
@@ -260,17 +258,21 @@ const instrument = <In, A, E, R>(
       )
     }))
   return (input) =>
-    EffectStream.unwrap(Effect.clockWith((clock) =>
-      Effect.map(FiberRef.get(FiberRef.currentTracerEnabled), (enabled): EffectStream.Stream<A, E, R> =>
-        // Tracing off: no span, not even a no-op one (it costs per run).
-        enabled
-          ? EffectStream.withSpan(
-            EffectStream.unwrap(Effect.map(Effect.option(Effect.currentSpan), (span) => measured(input, clock, span))),
-            name,
-            { attributes }
-          ) as EffectStream.Stream<A, E, R>
-          : measured(input, clock, Option.none()))
-    ))
+    EffectStream.unwrap(
+      Effect.clockWith((clock) =>
+        Effect.map(FiberRef.get(FiberRef.currentTracerEnabled), (enabled): EffectStream.Stream<A, E, R> =>
+          // Tracing off: no span, not even a no-op one (it costs per run).
+          enabled
+            ? EffectStream.withSpan(
+              EffectStream.unwrap(
+                Effect.map(Effect.option(Effect.currentSpan), (span) => measured(input, clock, span))
+              ),
+              name,
+              { attributes }
+            ) as EffectStream.Stream<A, E, R>
+            : measured(input, clock, Option.none()))
+      )
+    )
 }
 
 // Combinators that re-wrap a stream primitive run the inner one's body, not
@@ -374,7 +376,8 @@ const pumpAsyncIterable = <A, E>(
     let end: Exit.Exit<void, E> = Exit.void
     const pump: Effect.Effect<void, E> = Effect.flatMap(
       next,
-      (result) => result.done ? Effect.void : Effect.flatMap(Queue.offer(queue, result.value), () => pump)
+      (result) =>
+        result.done ? Effect.void : Effect.flatMap(Queue.offer(queue, result.value), () => pump)
     )
     yield* pump.pipe(
       Effect.exit,
@@ -420,7 +423,8 @@ export const fromAsyncIterable: {
   if (!Number.isInteger(capacity) || capacity < 0) {
     invalid(name, `bufferSize must be a non-negative integer, got ${capacity}`)
   }
-  const onError = options?.catch ?? ((cause: unknown) => new FlowStream.AsyncIterableFailed({ primitive: name, cause }))
+  const onError: (error: unknown) => unknown = options?.catch ??
+    ((cause: unknown) => new FlowStream.AsyncIterableFailed({ primitive: name, cause }))
   return unsafeMake({
     name,
     kind: "stream",
@@ -477,7 +481,9 @@ export const pipeThrough = dual<
 
 /** @internal */
 export const withName = dual<
-  (name: string) => <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>) => FlowStream.StreamPrimitive<In, A, E, R>,
+  (
+    name: string
+  ) => <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>) => FlowStream.StreamPrimitive<In, A, E, R>,
   <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>, name: string) => FlowStream.StreamPrimitive<In, A, E, R>
 >(2, (self, name) => unsafeMake({ ...inherit(self), name, body: bodyOf(self) }))
 
@@ -540,10 +546,13 @@ export const toPrimitive = dual<
     f: (stream: EffectStream.Stream<A, E, R>) => Effect.Effect<B, E2, R2>,
     options?: { readonly name?: string | undefined }
   ) => Primitive.Primitive<In, B, E2, R2>
->((args) => isStreamPrimitive(args[0]), (self, f, options) =>
-  Primitive.make(options?.name ?? `collect(${self.name})`, (input) => f(self.stream(input)), {
-    annotations: { ...self.annotations, stream: self.name }
-  }))
+>(
+  (args) => isStreamPrimitive(args[0]),
+  (self, f, options) =>
+    Primitive.make(options?.name ?? `collect(${self.name})`, (input) => f(self.stream(input)), {
+      annotations: { ...self.annotations, stream: self.name }
+    })
+)
 
 /** @internal */
 export const collect = dual<
@@ -556,8 +565,7 @@ export const collect = dual<
   ) => Primitive.Primitive<In, Array<A>, E, R>
 >(
   (args) => isStreamPrimitive(args[0]),
-  (self, options) =>
-    toPrimitive(self, (stream) => Effect.map(EffectStream.runCollect(stream), Chunk.toArray), options)
+  (self, options) => toPrimitive(self, (stream) => Effect.map(EffectStream.runCollect(stream), Chunk.toArray), options)
 )
 
 /** @internal */
