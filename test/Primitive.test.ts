@@ -328,9 +328,10 @@ describe("Primitive", () => {
           ]
         for (const mode of ["fail-fast", "collect"] as const) {
           yield* Ref.set(started, 0)
-          const fiber = yield* Effect.fork(
-            Primitive.run(Primitive.parallel(branches, { concurrency: 2, mode }), undefined)
-          )
+          const fanOut: Primitive.Primitive<void, unknown> = mode === "collect"
+            ? Primitive.parallel(branches, { concurrency: 2, mode })
+            : Primitive.parallel(branches, { concurrency: 2, mode })
+          const fiber = yield* Effect.fork(Primitive.run(fanOut, undefined))
           yield* TestClock.adjust("500 millis")
           yield* Fiber.interrupt(fiber)
           yield* TestClock.adjust("10 seconds")
