@@ -17,3 +17,10 @@ export * as Primitive from "./Primitive.js"
  * @since 0.1.0
  */
 export * as WorkflowContext from "./WorkflowContext.js"
+
+/**
+ * Routing inputs to primitives: selectors, the guide's complexity scorer, per-route cost and latency.
+ *
+ * @since 0.1.0
+ */
+export * as Router from "./Router.js"

@@ -1,0 +1,554 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Ref from "effect/Ref"
+import * as Primitive from "../Primitive.js"
+import * as Router from "../Router.js"
+import { unsafeMake } from "./primitive.js"
+import { compile } from "./routerComplexity.js"
+
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("flowtune/Router")
+
+const StateKey = Symbol.for("flowtune/Router/state")
+const ClockTag = Clock.Clock
+
+// Metric definitions are descriptors; their values live in Effect's registry.
+const callsTotal = Metric.counter("flowtune_router_calls_total", {
+  description: "Runs of a route (first choice or fallback)",
+  incremental: true
+})
+const errorsTotal = Metric.counter("flowtune_router_errors_total", {
+  description: "Failed runs of a route, and calls with no route",
+  incremental: true
+})
+const fallbacksTotal = Metric.counter("flowtune_router_fallbacks_total", {
+  description: "Failures of a route handed over to the next route",
+  incremental: true
+})
+const costTotal = Metric.counter("flowtune_router_cost_usd_total", {
+  description: "US dollars spent on a route",
+  incremental: true
+})
+const latencyMs = Metric.summary({
+  name: "flowtune_router_latency_ms",
+  description: "Latency of a route's runs, in milliseconds",
+  maxAge: "1 minute",
+  maxSize: 1024,
+  error: 0.01,
+  quantiles: [0.5, 0.95, 0.99]
+})
+
+/** @internal */
+export const metrics = {
+  calls: callsTotal,
+  errors: errorsTotal,
+  fallbacks: fallbacksTotal,
+  cost: costTotal,
+  latency: latencyMs
+}
+
+/** @internal */
+export const retryableTags: ReadonlySet<string> = new Set([
+  "RateLimited",
+  "RateLimitError",
+  "RateLimitExceeded",
+  "TooManyRequests",
+  "Timeout",
+  "TimeoutError",
+  "TimeoutException",
+  "PrimitiveTimeout",
+  "Unavailable",
+  "ServiceUnavailable",
+  "Overloaded"
+])
+
+/** @internal */
+export const isRetryable = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const flag = (error as { readonly retryable?: unknown }).retryable
+  if (typeof flag === "boolean") return flag
+  const tag = (error as { readonly _tag?: unknown })._tag
+  return typeof tag === "string" && retryableTags.has(tag)
+}
+
+/** @internal */
+export const isRouter = (u: unknown): u is Router.Router.Any =>
+  Primitive.isPrimitive(u) && (u as unknown as Record<symbol, unknown>)[TypeId] === TypeId
+
+const invalid = (primitive: string, reason: string): never => {
+  // Like Primitive: a malformed router is a bug in the program, reported where
+  // it is defined.
+  throw new Primitive.InvalidPrimitive({ primitive, reason })
+}
+
+// ---------------------------------------------------------------------------
+// accounting state
+
+interface RouteCounters {
+  readonly selected: number
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly interrupted: number
+  readonly fallbacks: number
+  readonly latencyNanos: number
+  readonly cost: number
+}
+
+interface State {
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly interrupted: number
+  readonly notFound: number
+  readonly fallbacks: number
+  readonly latencyNanos: number
+  readonly cost: number
+  readonly routes: ReadonlyArray<RouteCounters>
+}
+
+const zeroRoute: RouteCounters = {
+  selected: 0,
+  calls: 0,
+  successes: 0,
+  failures: 0,
+  interrupted: 0,
+  fallbacks: 0,
+  latencyNanos: 0,
+  cost: 0
+}
+
+const emptyState = (routes: number): State => ({
+  calls: 0,
+  successes: 0,
+  failures: 0,
+  interrupted: 0,
+  notFound: 0,
+  fallbacks: 0,
+  latencyNanos: 0,
+  cost: 0,
+  routes: Array.from({ length: routes }, () => zeroRoute)
+})
+
+/** One run of one route within a call. */
+interface Attempt {
+  readonly index: number
+  readonly nanos: number
+  /** 0 success, 1 failure, 2 interrupted. */
+  readonly outcome: 0 | 1 | 2
+  readonly cost: number
+  readonly fellBack: boolean
+}
+
+/** What one call of the router did, filled in as it runs. */
+interface Call {
+  selected: number
+  notFound: boolean
+  readonly attempts: Array<Attempt>
+  /** The route running now, and since when (Clock nanos). */
+  current: Entry | undefined
+  currentStart: bigint
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): 0 | 1 | 2 =>
+  Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 2 : 1
+
+const applyCall = (state: State, call: Call, outcome: 0 | 1 | 2, nanos: number): State => {
+  const routes = state.routes.slice()
+  let cost = 0
+  let fallbacks = 0
+  if (call.selected >= 0) {
+    const r = routes[call.selected]!
+    routes[call.selected] = { ...r, selected: r.selected + 1 }
+  }
+  for (const a of call.attempts) {
+    const r = routes[a.index]!
+    routes[a.index] = {
+      selected: r.selected,
+      calls: r.calls + 1,
+      successes: r.successes + (a.outcome === 0 ? 1 : 0),
+      failures: r.failures + (a.outcome === 1 ? 1 : 0),
+      interrupted: r.interrupted + (a.outcome === 2 ? 1 : 0),
+      fallbacks: r.fallbacks + (a.fellBack ? 1 : 0),
+      latencyNanos: r.latencyNanos + a.nanos,
+      cost: r.cost + a.cost
+    }
+    cost += a.cost
+    if (a.fellBack) fallbacks++
+  }
+  return {
+    calls: state.calls + 1,
+    successes: state.successes + (outcome === 0 ? 1 : 0),
+    failures: state.failures + (outcome === 1 ? 1 : 0),
+    interrupted: state.interrupted + (outcome === 2 ? 1 : 0),
+    notFound: state.notFound + (call.notFound ? 1 : 0),
+    fallbacks: state.fallbacks + fallbacks,
+    latencyNanos: state.latencyNanos + nanos,
+    cost: state.cost + cost,
+    routes
+  }
+}
+
+const mean = (total: number, n: number) => (n === 0 ? 0 : total / n)
+const nanosToDuration = (nanos: number) => Duration.millis(nanos / 1e6)
+
+const snapshot = (name: string, keys: ReadonlyArray<string>, state: State): Router.Stats => {
+  const routes: Record<string, Router.RouteStats> = {}
+  const mix: Record<string, number> = {}
+  keys.forEach((route, i) => {
+    const r = state.routes[i]!
+    const share = mean(r.selected, state.calls)
+    mix[route] = share
+    routes[route] = {
+      route,
+      selected: r.selected,
+      share,
+      calls: r.calls,
+      successes: r.successes,
+      failures: r.failures,
+      interrupted: r.interrupted,
+      fallbacks: r.fallbacks,
+      totalLatency: nanosToDuration(r.latencyNanos),
+      meanLatency: nanosToDuration(mean(r.latencyNanos, r.calls)),
+      totalCost: r.cost,
+      meanCost: mean(r.cost, r.calls)
+    }
+  })
+  return {
+    router: name,
+    calls: state.calls,
+    successes: state.successes,
+    failures: state.failures,
+    interrupted: state.interrupted,
+    notFound: state.notFound,
+    fallbacks: state.fallbacks,
+    totalLatency: nanosToDuration(state.latencyNanos),
+    meanLatency: nanosToDuration(mean(state.latencyNanos, state.calls)),
+    totalCost: state.cost,
+    meanCost: mean(state.cost, state.calls),
+    mix,
+    routes
+  }
+}
+
+interface Handle {
+  readonly name: string
+  readonly keys: ReadonlyArray<string>
+  readonly state: Ref.Ref<State>
+}
+
+const handleOf = (self: Router.Router.Any): Handle => {
+  const handle = (self as unknown as Record<symbol, Handle | undefined>)[StateKey]
+  // Only `Router.make` builds routers; anything else here is a bug.
+  if (handle === undefined) throw new TypeError(`${String(self)} is not a Router`)
+  return handle
+}
+
+/** @internal */
+export const stats = (self: Router.Router.Any): Effect.Effect<Router.Stats> =>
+  Effect.suspend(() => {
+    const handle = handleOf(self)
+    return Effect.map(Ref.get(handle.state), (state) => snapshot(handle.name, handle.keys, state))
+  })
+
+/** @internal */
+export const resetStats = (self: Router.Router.Any): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const handle = handleOf(self)
+    return Ref.set(handle.state, emptyState(handle.keys.length))
+  })
+
+// ---------------------------------------------------------------------------
+// cost
+
+type CostOf = (output: unknown) => number
+
+const finiteCost = (router: string, route: string, what: string, x: unknown): number | undefined => {
+  if (x === undefined) return undefined
+  if (typeof x !== "number" || !Number.isFinite(x) || x < 0) {
+    return invalid(router, `the ${what} of route "${route}" must be a non-negative number, got ${String(x)}`)
+  }
+  return x
+}
+
+const defaultUsage = (output: unknown): Router.Usage | undefined => {
+  if (typeof output !== "object" || output === null) return undefined
+  const usage = (output as { readonly usage?: unknown }).usage
+  return typeof usage === "object" && usage !== null ? usage as Router.Usage : undefined
+}
+
+const tokens = (x: unknown): number => (typeof x === "number" && Number.isFinite(x) && x > 0 ? x : 0)
+
+const makeCostOf = (
+  router: string,
+  route: string,
+  primitive: Primitive.Primitive.Any,
+  option: number | Router.RouteCost<any> | undefined
+): CostOf => {
+  const spec: Router.RouteCost<any> = option === undefined
+    ? {
+      perCall: primitive.annotations.costPerCall,
+      per1kInputTokens: primitive.annotations["costPer1kInputTokens"] as number | undefined,
+      per1kOutputTokens: primitive.annotations["costPer1kOutputTokens"] as number | undefined
+    }
+    : typeof option === "number"
+    ? { perCall: option }
+    : option
+  const perCall = finiteCost(router, route, "cost per call", spec.perCall) ?? 0
+  const perIn = finiteCost(router, route, "cost per 1K input tokens", spec.per1kInputTokens) ?? 0
+  const perOut = finiteCost(router, route, "cost per 1K output tokens", spec.per1kOutputTokens) ?? 0
+  if (perIn === 0 && perOut === 0) return () => perCall
+  const usageOf = spec.usage ?? defaultUsage
+  return (output) => {
+    const usage = usageOf(output)
+    if (usage === undefined) return perCall
+    return perCall + (tokens(usage.inputTokens) * perIn + tokens(usage.outputTokens) * perOut) / 1000
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the router
+
+interface Entry {
+  readonly key: string
+  readonly index: number
+  readonly primitive: Primitive.Primitive.Any
+  readonly costOf: CostOf
+  /** This route, then the routes that take over from it, in order. */
+  chain: ReadonlyArray<Entry>
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+}
+
+const errorTag = (error: unknown): string =>
+  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
+
+/** @internal */
+export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>): Router.Router.Any => {
+  const routes = options.routes
+  const keys = typeof routes === "object" && routes !== null ? Object.keys(routes) : []
+  const name = options.name ?? `router(${keys.join(" | ")})`
+  if (keys.length === 0) return invalid(name, "a router needs at least one route")
+  for (const key of keys) {
+    if (!Primitive.isPrimitive(routes[key])) {
+      return invalid(name, `route "${key}" must be a Primitive, got ${String(routes[key])}`)
+    }
+  }
+  if (typeof options.select !== "function") return invalid(name, "`select` must be a function")
+  const known = `(routes: ${keys.join(", ")})`
+  const defaultKey: string | undefined = options.default
+  if (defaultKey !== undefined && !keys.includes(defaultKey)) {
+    return invalid(name, `the default route "${defaultKey}" is not a route ${known}`)
+  }
+  const fallback: ReadonlyArray<string> = options.fallback ?? []
+  for (const key of fallback) {
+    if (!keys.includes(key)) return invalid(name, `the fallback route "${key}" is not a route ${known}`)
+  }
+  if (new Set(fallback).size !== fallback.length) {
+    return invalid(name, `the fallback list names a route twice: ${fallback.join(", ")}`)
+  }
+
+  const routerLabel = MetricLabel.make("router", name)
+  const entries: Array<Entry> = keys.map((key, index) => ({
+    key,
+    index,
+    primitive: routes[key]!,
+    costOf: makeCostOf(name, key, routes[key]!, options.costs?.[key]),
+    chain: [],
+    labels: [routerLabel, MetricLabel.make("route", key)]
+  }))
+  const byKey = new Map(entries.map((e) => [e.key, e]))
+  for (const entry of entries) {
+    const at = fallback.indexOf(entry.key)
+    const next = at >= 0 ? fallback.slice(at + 1) : fallback
+    entry.chain = [entry, ...next.map((k) => byKey.get(k)!)]
+  }
+  const noRouteLabels = [routerLabel, MetricLabel.make("route", "<none>")]
+  const retryable: (error: unknown) => boolean = options.retryable ?? isRetryable
+  const select = options.select as Router.Selector<unknown, string, unknown, unknown>
+  const state = Ref.unsafeMake(emptyState(keys.length))
+  const defaultEntry = defaultKey === undefined ? undefined : byKey.get(defaultKey)
+
+  // Metric labels from `Effect.tagMetrics` are honoured; without them the
+  // label array is the precomputed one, which Effect resolves from a cache.
+  const labelsFor = (ambient: ReadonlyArray<MetricLabel.MetricLabel>, own: ReadonlyArray<MetricLabel.MetricLabel>) =>
+    ambient.length === 0 ? own : [...ambient, ...own]
+
+  const record = (
+    call: Call,
+    exit: Exit.Exit<unknown, unknown>,
+    clock: Clock.Clock,
+    start: bigint,
+    ambient: ReadonlyArray<MetricLabel.MetricLabel>
+  ) => {
+    close(call, clock, exit, false)
+    const nanos = Number(clock.unsafeCurrentTimeNanos() - start)
+    for (const a of call.attempts) {
+      const labels = labelsFor(ambient, entries[a.index]!.labels)
+      callsTotal.unsafeUpdate(1, labels)
+      latencyMs.unsafeUpdate(a.nanos / 1e6, labels)
+      if (a.outcome === 1) errorsTotal.unsafeUpdate(1, labels)
+      if (a.fellBack) fallbacksTotal.unsafeUpdate(1, labels)
+      if (a.cost > 0) costTotal.unsafeUpdate(a.cost, labels)
+    }
+    if (call.notFound) errorsTotal.unsafeUpdate(1, labelsFor(ambient, noRouteLabels))
+    const outcome = outcomeOf(exit)
+    return Ref.update(state, (s) => applyCall(s, call, outcome, nanos))
+  }
+
+  // A route run is opened when its effect is built (it starts right after)
+  // and closed when it hands over or when the call ends: this keeps the happy
+  // path to one `onExit` per call instead of one per route run.
+  const open = (entry: Entry, input: unknown, clock: Clock.Clock, call: Call) => {
+    call.current = entry
+    call.currentStart = clock.unsafeCurrentTimeNanos()
+    return entry.primitive.run(input)
+  }
+
+  const close = (call: Call, clock: Clock.Clock, exit: Exit.Exit<unknown, unknown>, fellBack: boolean) => {
+    const entry = call.current
+    if (entry === undefined) return
+    call.current = undefined
+    call.attempts.push({
+      index: entry.index,
+      nanos: Number(clock.unsafeCurrentTimeNanos() - call.currentStart),
+      outcome: outcomeOf(exit),
+      cost: Exit.isSuccess(exit) ? entry.costOf(exit.value) : 0,
+      fellBack
+    })
+  }
+
+  const runChain = (
+    chain: ReadonlyArray<Entry>,
+    position: number,
+    input: unknown,
+    clock: Clock.Clock,
+    call: Call,
+    tracing: boolean
+  ): Effect.Effect<unknown, unknown, unknown> => {
+    const entry = chain[position]!
+    const effect = open(entry, input, clock, call)
+    if (position === chain.length - 1) return effect
+    return Effect.catchIf(effect, retryable, (error) => {
+      close(call, clock, Exit.fail(error), true)
+      const next = runChain(chain, position + 1, input, clock, call, tracing)
+      if (!tracing) return next
+      const to = chain[position + 1]!.key
+      const path = chain.slice(0, position + 2).map((e) => e.key).join(" -> ")
+      return Effect.zipRight(
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+          if (span._tag === "Some") {
+            span.value.event("flowtune.route.fallback", clock.unsafeCurrentTimeNanos(), {
+              "flowtune.route.from": entry.key,
+              "flowtune.route.to": to,
+              "flowtune.route.error": errorTag(error)
+            })
+            span.value.attribute("flowtune.route.fallback", path)
+            span.value.attribute("flowtune.route.served", to)
+          }
+          return Effect.void
+        }),
+        next
+      )
+    })
+  }
+
+  const resolve = (selection: Router.Selection, call: Call): Entry | Router.RouteNotFound => {
+    const key = typeof selection === "string" ? selection : selection?.route
+    const entry = typeof key === "string" ? byKey.get(key) : undefined
+    if (entry !== undefined) {
+      call.selected = entry.index
+      return entry
+    }
+    if (defaultEntry !== undefined) {
+      call.selected = defaultEntry.index
+      return defaultEntry
+    }
+    call.notFound = true
+    return new Router.RouteNotFound({ router: name, route: String(key), routes: keys })
+  }
+
+  const reasonOf = (selection: Router.Selection, entry: Entry): string => {
+    const key = typeof selection === "string" ? selection : selection.route
+    const reason = typeof selection === "string" ? undefined : selection.reason
+    if (key !== entry.key) return `no route "${key}": default route "${entry.key}"`
+    return reason ?? `selected "${key}"`
+  }
+
+  const dispatch = (selection: Router.Selection, input: unknown, clock: Clock.Clock, call: Call, tracing: boolean) => {
+    const resolved = resolve(selection, call)
+    if (!("chain" in resolved)) return Effect.fail(resolved)
+    const run = runChain(resolved.chain, 0, input, clock, call, tracing)
+    if (!tracing) return run
+    return Effect.zipRight(
+      Effect.annotateCurrentSpan({
+        "flowtune.route": resolved.key,
+        "flowtune.route.reason": reasonOf(selection, resolved)
+      }),
+      run
+    )
+  }
+
+  const body = (input: unknown): Effect.Effect<unknown, unknown, unknown> =>
+    Effect.withFiberRuntime((fiber) => {
+      const tracing = fiber.getFiberRef(FiberRef.currentTracerEnabled)
+      const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      const clock = Context.get(fiber.currentDefaultServices, ClockTag)
+      const start = clock.unsafeCurrentTimeNanos()
+      const call: Call = { selected: -1, notFound: false, attempts: [], current: undefined, currentStart: start }
+      const selected = select(input)
+      const routed = Effect.isEffect(selected)
+        ? Effect.flatMap(selected, (s) => dispatch(s, input, clock, call, tracing))
+        : dispatch(selected, input, clock, call, tracing)
+      return Effect.onExit(routed, (exit) => record(call, exit, clock, start, ambient))
+    })
+
+  const self = unsafeMake({
+    name,
+    kind: "router",
+    children: entries.map((e) => e.primitive),
+    annotations: {},
+    body
+  }) as unknown as Record<string | symbol, unknown>
+  self[TypeId] = TypeId
+  self[StateKey] = { name, keys, state } satisfies Handle
+  self["routes"] = routes
+  self["defaultRoute"] = defaultKey
+  self["fallback"] = fallback
+  return self as unknown as Router.Router.Any
+}
+
+// ---------------------------------------------------------------------------
+// complexity selector
+
+const defaultText = (input: unknown): string => {
+  if (typeof input === "string") return input
+  if (typeof input === "object" && input !== null) {
+    const record = input as Record<string, unknown>
+    for (const field of ["query", "prompt", "text"]) {
+      if (typeof record[field] === "string") return record[field]
+    }
+  }
+  // A selector given an input it cannot read is a bug: a defect, not a route.
+  throw new TypeError(
+    "Router.complexity: the input is not a string and has no string `query`, `prompt` or `text`; pass `text`"
+  )
+}
+
+/** @internal */
+export const complexity = <In>(options: Router.ComplexityOptions<In> = {}) => {
+  const { decide } = compile(options)
+  const text = (options.text ?? defaultText) as (input: In) => string
+  const routes = {
+    simple: options.routes?.simple ?? "simple",
+    medium: options.routes?.medium ?? "medium",
+    complex: options.routes?.complex ?? "complex"
+  }
+  return (input: In): Router.ComplexityDecision => decide(text(input), routes)
+}

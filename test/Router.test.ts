@@ -1,0 +1,457 @@
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Ref from "effect/Ref"
+import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
+import * as Primitive from "flowtune/Primitive"
+import * as Router from "flowtune/Router"
+import * as WorkflowContext from "flowtune/WorkflowContext"
+
+class RateLimited extends Data.TaggedError("RateLimited")<{ readonly model: string }> {}
+class Unavailable extends Data.TaggedError("Unavailable")<{ readonly model: string }> {}
+class BadRequest extends Data.TaggedError("BadRequest")<{ readonly model: string }> {}
+
+/** A simulated model: sleeps for its latency, answers with its name. */
+const model = (name: string, latency: Duration.DurationInput, costPerCall: number) =>
+  Primitive.make(name, (query: string) => Effect.as(Effect.sleep(latency), `${name}: ${query}`), {
+    annotations: { costPerCall }
+  })
+
+const guideRoutes = () => ({
+  simple: model("gpt-3.5", "800 millis", 0.0005),
+  medium: model("gpt-4-turbo", "1500 millis", 0.005),
+  complex: model("gpt-4", "2500 millis", 0.01)
+})
+
+/** The guide's workload: 70 simple, 20 medium, 10 complex queries, interleaved. */
+const workload: ReadonlyArray<string> = Array.from({ length: 100 }, (_, i) => {
+  const k = i % 10
+  if (k < 7) return `What is the capital of country number ${i}?`
+  if (k < 9) return `Explain photosynthesis to a ten year old (${i})`
+  return `Analyze this code and explain the bug:\n\`\`\`python\ndef f(x): return x / 0\n\`\`\``
+})
+
+/** Runs `effect` to completion while moving the TestClock far enough. */
+const virtually = <A, E>(effect: Effect.Effect<A, E>) => Effect.map(timed(effect), ([, a]) => a)
+
+/** Like `virtually`, also returning how much virtual time the effect took. */
+const timed = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.timed(effect))
+    yield* TestClock.adjust("1 hour")
+    const [elapsed, a] = yield* Fiber.join(fiber)
+    return [Duration.toMillis(elapsed), a] as const
+  })
+
+/** A tracer that keeps every span it makes, on top of the native one. */
+const recordingTracer = Effect.gen(function*() {
+  const spans: Array<Tracer.Span> = []
+  const base = yield* Effect.tracer
+  const tracer = Tracer.make({
+    span: (...args) => {
+      const span = base.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => base.context(f, fiber)
+  })
+  return { spans, tracer }
+})
+
+const eventsOf = (span: Tracer.Span) =>
+  (span as unknown as { events: Array<[string, bigint, Record<string, unknown>]> }).events
+
+describe("Router", () => {
+  describe("the guide's 70/20/10 scenario", () => {
+    it.effect("routes by complexity: mean latency 1.11 s vs 2.5 s, mean cost $0.00235 vs $0.01", () =>
+      Effect.gen(function*() {
+        const routed = Router.make({ name: "guide-routed", routes: guideRoutes(), select: Router.complexity() })
+        const quality = Router.make({ name: "guide-quality", routes: guideRoutes(), select: () => "complex" })
+
+        const runAll = (router: typeof routed) =>
+          timed(Effect.forEach(workload, (q) => Primitive.run(router, q), { discard: true }))
+
+        const [routedMillis] = yield* runAll(routed)
+        const [qualityMillis] = yield* runAll(quality)
+
+        const fast = yield* Router.stats(routed)
+        const slow = yield* Router.stats(quality)
+        assert.strictEqual(fast.calls, 100)
+        assert.deepStrictEqual(fast.mix, { simple: 0.7, medium: 0.2, complex: 0.1 })
+        // the runs really took 111 s and 250 s of virtual time
+        assert.deepStrictEqual([routedMillis, qualityMillis], [111_000, 250_000])
+        assert.strictEqual(Duration.toMillis(fast.meanLatency), 1110)
+        assert.strictEqual(Duration.toMillis(slow.meanLatency), 2500)
+        assert.closeTo(fast.meanCost, 0.00235, 1e-12)
+        assert.closeTo(slow.meanCost, 0.01, 1e-12)
+        assert.closeTo(Duration.toMillis(slow.meanLatency) / Duration.toMillis(fast.meanLatency), 2.25, 0.005)
+        assert.closeTo(slow.meanCost / fast.meanCost, 4.26, 0.005)
+
+        assert.strictEqual(Duration.toMillis(fast.routes.simple!.meanLatency), 800)
+        assert.strictEqual(Duration.toMillis(fast.routes.medium!.meanLatency), 1500)
+        assert.strictEqual(Duration.toMillis(fast.routes.complex!.meanLatency), 2500)
+        assert.closeTo(fast.totalCost, 0.235, 1e-12)
+      }))
+  })
+
+  describe("construction", () => {
+    const invalid = (f: () => unknown): Primitive.InvalidPrimitive => {
+      try {
+        f()
+      } catch (error) {
+        assert.instanceOf(error, Primitive.InvalidPrimitive)
+        return error as Primitive.InvalidPrimitive
+      }
+      return assert.fail("expected InvalidPrimitive")
+    }
+
+    it("rejects a router with no routes", () => {
+      const error = invalid(() => Router.make({ routes: {}, select: () => "x" }))
+      assert.match(error.reason, /at least one route/)
+    })
+
+    it("rejects a default that is not a route, naming it and the routes", () => {
+      const error = invalid(() =>
+        Router.make({ name: "r", routes: guideRoutes(), select: () => "simple", default: "fast" as "simple" })
+      )
+      assert.strictEqual(error.primitive, "r")
+      assert.match(error.reason, /default route "fast" is not a route \(routes: simple, medium, complex\)/)
+    })
+
+    it("rejects a fallback naming an unknown route, or a route twice", () => {
+      const unknown = invalid(() =>
+        Router.make({ routes: guideRoutes(), select: () => "simple", fallback: ["complex", "cheap" as "simple"] })
+      )
+      assert.match(unknown.reason, /fallback route "cheap" is not a route/)
+      const twice = invalid(() =>
+        Router.make({ routes: guideRoutes(), select: () => "simple", fallback: ["simple", "simple"] })
+      )
+      assert.match(twice.reason, /twice/)
+    })
+
+    it("rejects a route that is not a primitive and a negative cost", () => {
+      const notPrimitive = invalid(() =>
+        Router.make({ routes: { a: "nope" as unknown as Primitive.Primitive<string, string> }, select: () => "a" })
+      )
+      assert.match(notPrimitive.reason, /route "a" must be a Primitive/)
+      const negative = invalid(() =>
+        Router.make({ routes: guideRoutes(), select: () => "simple", costs: { simple: -1 } })
+      )
+      assert.match(negative.reason, /cost per call of route "simple" must be a non-negative number/)
+    })
+
+    it("is a primitive named after its routes, with the routes as children", () => {
+      const router = Router.make({ routes: guideRoutes(), select: () => "simple" })
+      assert.isTrue(Primitive.isPrimitive(router))
+      assert.isTrue(Router.isRouter(router))
+      assert.isFalse(Router.isRouter(model("m", "1 second", 0)))
+      assert.strictEqual(router.name, "router(simple | medium | complex)")
+      assert.strictEqual(router.kind, "router")
+      assert.deepStrictEqual(router.children.map((c) => c.name), ["gpt-3.5", "gpt-4-turbo", "gpt-4"])
+    })
+
+    it("types: RouteNotFound only without a default; inputs intersect, outputs unite", () => {
+      const a = Primitive.make("a", (i: { readonly query: string }) => Effect.succeed(i.query.length))
+      const b = Primitive.make("b", (i: { readonly user: string }) => Effect.fail(new BadRequest({ model: i.user })))
+      const withoutDefault = Router.make({ routes: { a, b }, select: (i) => (i.user === "" ? "a" : "b") })
+      const withDefault = Router.make({ routes: { a, b }, select: () => "a", default: "b" })
+      expectTypeOf(withoutDefault.run).parameter(0).toEqualTypeOf<
+        { readonly query: string } & { readonly user: string }
+      >()
+      expectTypeOf<Primitive.Error<typeof withoutDefault>>().toEqualTypeOf<BadRequest | Router.RouteNotFound>()
+      expectTypeOf<Primitive.Error<typeof withDefault>>().toEqualTypeOf<BadRequest>()
+      expectTypeOf<Primitive.Output<typeof withDefault>>().toEqualTypeOf<number>()
+      assert.strictEqual(withDefault.defaultRoute, "b")
+    })
+  })
+
+  describe("selection", () => {
+    it.effect("an unknown key without a default fails with RouteNotFound naming the key and the routes", () =>
+      Effect.gen(function*() {
+        const router = Router.make({ name: "strict", routes: guideRoutes(), select: () => "huge" })
+        const error = yield* Effect.flip(Primitive.run(router, "hi"))
+        assert.strictEqual(error._tag, "RouteNotFound")
+        assert.deepStrictEqual(
+          { router: error.router, route: error.route, routes: error.routes },
+          { router: "strict", route: "huge", routes: ["simple", "medium", "complex"] }
+        )
+        assert.strictEqual(error.message, `Router "strict" has no route "huge" (routes: simple, medium, complex)`)
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.failures, stats.notFound], [1, 1, 1])
+      }))
+
+    it.effect("an unknown key goes to the default route, and the span says why", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = yield* recordingTracer
+        const router = Router.make({ name: "lenient", routes: guideRoutes(), select: () => "huge", default: "medium" })
+        const out = yield* virtually(Primitive.run(router, "hi")).pipe(Effect.withTracer(tracer))
+        assert.strictEqual(out, "gpt-4-turbo: hi")
+        const span = spans.find((s) => s.name === "lenient")!
+        assert.strictEqual(span.attributes.get("flowtune.route"), "medium")
+        assert.strictEqual(span.attributes.get("flowtune.route.reason"), `no route "huge": default route "medium"`)
+        assert.strictEqual((yield* Router.stats(router)).routes.medium!.selected, 1)
+      }))
+
+    it.effect("records the complexity scorer's reason on the span", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = yield* recordingTracer
+        const router = Router.make({ name: "scored", routes: guideRoutes(), select: Router.complexity() })
+        yield* virtually(Primitive.run(router, "Explain why the sky is blue")).pipe(Effect.withTracer(tracer))
+        const span = spans.find((s) => s.name === "scored")!
+        assert.strictEqual(span.attributes.get("flowtune.route"), "medium")
+        assert.strictEqual(span.attributes.get("flowtune.route.reason"), `medium (score 0.3: keyword "explain" (+0.3))`)
+        // the chosen route's own span is a child of the router's
+        const child = spans.find((s) => s.name === "gpt-4-turbo")!
+        assert.strictEqual(child.parent._tag === "Some" && child.parent.value.spanId, span.spanId)
+      }))
+
+    it.effect("an effectful selector may read the WorkflowContext, and its failure is the router's", () =>
+      Effect.gen(function*() {
+        class NoTier extends Data.TaggedError("NoTier")<{}> {}
+        const router = Router.make({
+          routes: guideRoutes(),
+          select: () =>
+            Effect.flatMap(WorkflowContext.WorkflowContext, (ctx) =>
+              typeof ctx.metadata["tier"] === "string"
+                ? Effect.succeed({ route: ctx.metadata["tier"], reason: "tier from metadata" })
+                : Effect.fail(new NoTier()))
+        })
+        expectTypeOf<Primitive.Error<typeof router>>().toEqualTypeOf<NoTier | Router.RouteNotFound>()
+        const out = yield* virtually(Primitive.run(router, "q", { metadata: { tier: "complex" } }))
+        assert.strictEqual(out, "gpt-4: q")
+        const error = yield* Effect.flip(Primitive.run(router, "q", { metadata: {} }))
+        assert.strictEqual(error._tag, "NoTier")
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.successes, stats.failures, stats.notFound], [2, 1, 1, 0])
+      }))
+
+    it.effect("a selector that throws is a defect, not a route", () =>
+      Effect.gen(function*() {
+        const router = Router.make({ routes: guideRoutes(), select: Router.complexity() })
+        const exit = yield* Effect.exit(Primitive.run(router, 42 as unknown as string))
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Die")
+      }))
+  })
+
+  describe("fallback", () => {
+    /** Routes that log their runs and fail as told. */
+    const flaky = (log: Ref.Ref<ReadonlyArray<string>>, failures: Record<string, "rate" | "down" | "bad">) => {
+      const outcome = (name: string, q: string): Effect.Effect<string, RateLimited | Unavailable | BadRequest> => {
+        switch (failures[name]) {
+          case "rate":
+            return Effect.fail(new RateLimited({ model: name }))
+          case "down":
+            return Effect.zipRight(Effect.sleep("100 millis"), Effect.fail(new Unavailable({ model: name })))
+          case "bad":
+            return Effect.fail(new BadRequest({ model: name }))
+          default:
+            return Effect.as(Effect.sleep("1 second"), `${name}: ${q}`)
+        }
+      }
+      const route = (name: string) =>
+        Primitive.make(name, (q: string) => Effect.zipRight(Ref.update(log, (l) => [...l, name]), outcome(name, q)), {
+          annotations: { costPerCall: 0.01 }
+        })
+      return { simple: route("simple"), medium: route("medium"), complex: route("complex") }
+    }
+
+    it.effect("moves down the ordered list on retryable errors, and says so in the span", () =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const { spans, tracer } = yield* recordingTracer
+        const router = Router.make({
+          name: "degrading",
+          routes: flaky(log, { complex: "rate", medium: "down" }),
+          select: () => "complex",
+          fallback: ["complex", "medium", "simple"]
+        })
+        const out = yield* virtually(Primitive.run(router, "q")).pipe(Effect.withTracer(tracer))
+        assert.strictEqual(out, "simple: q")
+        assert.deepStrictEqual(yield* Ref.get(log), ["complex", "medium", "simple"])
+
+        const span = spans.find((s) => s.name === "degrading")!
+        assert.strictEqual(span.attributes.get("flowtune.route"), "complex")
+        assert.strictEqual(span.attributes.get("flowtune.route.fallback"), "complex -> medium -> simple")
+        assert.strictEqual(span.attributes.get("flowtune.route.served"), "simple")
+        assert.deepStrictEqual(
+          eventsOf(span).filter(([name]) => name === "flowtune.route.fallback").map(([, , a]) => a),
+          [
+            { "flowtune.route.from": "complex", "flowtune.route.to": "medium", "flowtune.route.error": "RateLimited" },
+            { "flowtune.route.from": "medium", "flowtune.route.to": "simple", "flowtune.route.error": "Unavailable" }
+          ]
+        )
+
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.successes, stats.fallbacks], [1, 1, 2])
+        assert.deepStrictEqual(
+          Object.values(stats.routes).map((r) => [r.route, r.selected, r.calls, r.failures, r.fallbacks]),
+          [["simple", 0, 1, 0, 0], ["medium", 0, 1, 1, 1], ["complex", 1, 1, 1, 1]]
+        )
+        // failed runs are timed but not charged
+        assert.strictEqual(Duration.toMillis(stats.totalLatency), 1100)
+        assert.closeTo(stats.totalCost, 0.01, 1e-12)
+      }))
+
+    it.effect("starts from the head of the list when the chosen route is not in it, skipping nothing else", () =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const router = Router.make({
+          routes: flaky(log, { simple: "rate", complex: "down" }),
+          select: () => "simple",
+          fallback: ["complex", "medium"]
+        })
+        assert.strictEqual(yield* virtually(Primitive.run(router, "q")), "medium: q")
+        assert.deepStrictEqual(yield* Ref.get(log), ["simple", "complex", "medium"])
+      }))
+
+    it.effect("the last route of the list has no successor: its error escapes", () =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const router = Router.make({
+          routes: flaky(log, { simple: "rate", medium: "rate" }),
+          select: () => "medium",
+          fallback: ["complex", "medium", "simple"]
+        })
+        const error = yield* Effect.flip(virtually(Primitive.run(router, "q")))
+        assert.strictEqual(error._tag, "RateLimited")
+        assert.strictEqual(error._tag === "RateLimited" && error.model, "simple")
+        assert.deepStrictEqual(yield* Ref.get(log), ["medium", "simple"])
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.failures, stats.fallbacks], [1, 1, 1])
+      }))
+
+    it.effect("a non-retryable error does not fall back", () =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const router = Router.make({
+          routes: flaky(log, { complex: "bad" }),
+          select: () => "complex",
+          fallback: ["complex", "medium", "simple"]
+        })
+        const error = yield* Effect.flip(Primitive.run(router, "q"))
+        assert.strictEqual(error._tag, "BadRequest")
+        assert.deepStrictEqual(yield* Ref.get(log), ["complex"])
+      }))
+
+    it.effect("a custom predicate decides what is retryable", () =>
+      Effect.gen(function*() {
+        const log = yield* Ref.make<ReadonlyArray<string>>([])
+        const router = Router.make({
+          routes: flaky(log, { complex: "bad", medium: "rate" }),
+          select: () => "complex",
+          fallback: ["complex", "medium", "simple"],
+          retryable: (e) => e._tag === "BadRequest"
+        })
+        const error = yield* Effect.flip(Primitive.run(router, "q"))
+        assert.strictEqual(error._tag, "RateLimited")
+        assert.deepStrictEqual(yield* Ref.get(log), ["complex", "medium"])
+      }))
+
+    it("isRetryable: known tags, the `retryable` flag, and nothing else", () => {
+      assert.isTrue(Router.isRetryable(new RateLimited({ model: "m" })))
+      assert.isTrue(
+        Router.isRetryable(new Primitive.PrimitiveTimeout({ primitive: "p", duration: Duration.seconds(1) }))
+      )
+      assert.isTrue(Router.isRetryable({ _tag: "Whatever", retryable: true }))
+      assert.isFalse(Router.isRetryable({ _tag: "RateLimited", retryable: false }))
+      assert.isFalse(Router.isRetryable(new BadRequest({ model: "m" })))
+      assert.isFalse(Router.isRetryable("RateLimited"))
+      assert.isFalse(Router.isRetryable(null))
+    })
+
+    it.effect("a Primitive.timeout on a route makes a slow route fall back", () =>
+      Effect.gen(function*() {
+        const routes = guideRoutes()
+        const router = Router.make({
+          routes: { ...routes, complex: Primitive.timeout(routes.complex, "1 second") },
+          select: () => "complex",
+          fallback: ["complex", "medium"]
+        })
+        const [millis, out] = yield* timed(Primitive.run(router, "q"))
+        assert.strictEqual(out, "gpt-4-turbo: q")
+        assert.strictEqual(millis, 2500) // 1 s timeout + 1.5 s
+      }))
+  })
+
+  describe("accounting", () => {
+    it.effect("totals equal the calls made; Metrics agree with the snapshot", () =>
+      Effect.gen(function*() {
+        const name = "accounting-totals"
+        const router = Router.make({ name, routes: guideRoutes(), select: (q) => q })
+        const plan = ["simple", "simple", "complex", "medium", "simple", "nope", "complex"]
+        yield* virtually(Effect.forEach(plan, (q) => Effect.exit(Primitive.run(router, q))))
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.successes, stats.failures, stats.notFound], [7, 6, 1, 1])
+        assert.deepStrictEqual(
+          Object.values(stats.routes).map((r) => [r.selected, r.calls, r.successes]),
+          [[3, 3, 3], [1, 1, 1], [2, 2, 2]]
+        )
+        assert.closeTo(stats.mix.simple!, 3 / 7, 1e-12)
+        assert.strictEqual(Duration.toMillis(stats.totalLatency), 3 * 800 + 1500 + 2 * 2500)
+        assert.closeTo(stats.totalCost, 3 * 0.0005 + 0.005 + 2 * 0.01, 1e-12)
+
+        const tagged = <M extends Metric.Metric<any, any, any>>(metric: M, route: string) =>
+          metric.pipe(Metric.tagged("router", name), Metric.tagged("route", route))
+        const calls = yield* Metric.value(tagged(Router.metrics.calls, "simple"))
+        assert.strictEqual(calls.count, 3)
+        const cost = yield* Metric.value(tagged(Router.metrics.cost, "complex"))
+        assert.closeTo(cost.count, 0.02, 1e-12)
+        const noRoute = yield* Metric.value(tagged(Router.metrics.errors, "<none>"))
+        assert.strictEqual(noRoute.count, 1)
+        const latency = yield* Metric.value(tagged(Router.metrics.latency, "medium"))
+        assert.deepStrictEqual([latency.count, latency.sum], [1, 1500])
+
+        yield* Router.resetStats(router)
+        assert.strictEqual((yield* Router.stats(router)).calls, 0)
+      }))
+
+    it.effect("costs per 1K tokens read the output's usage; explicit costs override annotations", () =>
+      Effect.gen(function*() {
+        const llm = Primitive.make("llm", (prompt: string) =>
+          Effect.succeed({
+            text: prompt,
+            usage: { inputTokens: 2000, outputTokens: 500 }
+          }), { annotations: { costPerCall: 99 } })
+        const plain = Primitive.make("plain", (prompt: string) => Effect.succeed({ text: prompt, usage: undefined }), {
+          annotations: { costPer1kInputTokens: 1, costPer1kOutputTokens: 1, costPerCall: 0.5 }
+        })
+        const router = Router.make({
+          routes: { llm, plain },
+          select: (p) => p,
+          costs: { llm: { perCall: 0.001, per1kInputTokens: 0.01, per1kOutputTokens: 0.03 } }
+        })
+        yield* Primitive.run(router, "llm")
+        yield* Primitive.run(router, "plain")
+        const stats = yield* Router.stats(router)
+        assert.closeTo(stats.routes.llm!.totalCost, 0.001 + 0.02 + 0.015, 1e-12)
+        assert.closeTo(stats.routes.plain!.totalCost, 0.5, 1e-12) // no usage reported: per call only
+      }))
+
+    it.effect("an interrupted call is counted as interrupted, timed up to the interruption", () =>
+      Effect.gen(function*() {
+        const router = Router.make({ routes: guideRoutes(), select: () => "complex" })
+        const fiber = yield* Effect.fork(Primitive.run(router, "q"))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.interrupt(fiber)
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual([stats.calls, stats.interrupted, stats.failures], [1, 1, 0])
+        assert.strictEqual(Duration.toMillis(stats.routes.complex!.totalLatency), 1000)
+      }))
+
+    it.effect("composes: inside a parallel fan-out every call is accounted", () =>
+      Effect.gen(function*() {
+        const router = Router.make({ routes: guideRoutes(), select: Router.complexity() })
+        const fanOut = Primitive.forEach(router, { concurrency: 10 })
+        const [millis, out] = yield* timed(Primitive.run(fanOut, workload.slice(0, 10)))
+        assert.strictEqual(out.length, 10)
+        assert.strictEqual(millis, 2500) // all at once: the slowest route
+        const stats = yield* Router.stats(router)
+        assert.deepStrictEqual(Object.values(stats.routes).map((r) => r.selected), [7, 2, 1])
+      }))
+  })
+})
