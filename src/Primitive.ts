@@ -148,7 +148,6 @@ export type Error<P> = P extends Primitive<infer _In, infer _Out, infer E, infer
  */
 export type Context<P> = P extends Primitive<infer _In, infer _Out, infer _E, infer R> ? R : never
 
-type UnionToIntersection<U> = (U extends any ? (_: U) => void : never) extends (_: infer I) => void ? I : never
 
 /**
  * Checks every joint of a sequence: each step must accept what the previous
@@ -362,7 +361,11 @@ export interface ParallelOptions {
 
 type Branches = readonly [Primitive.Any, ...Array<Primitive.Any>] | Readonly<Record<string, Primitive.Any>>
 
-type BranchInput<B extends Branches> = UnionToIntersection<Input<B[keyof B & (number | string)]>>
+// Each branch's input is kept whole (a branch taking `string | Prompt` stays so)
+// and the branches' inputs are intersected: the fan-out needs an input every branch accepts.
+type BranchInput<B extends Branches> = (
+  B[keyof B & (number | string)] extends infer P ? P extends Primitive.Any ? (_: Input<P>) => void : never : never
+) extends (_: infer I) => void ? I : never
 
 type BranchOutputs<B extends Branches> = { -readonly [K in keyof B]: Output<B[K]> }
 

@@ -24,3 +24,24 @@ export * as WorkflowContext from "./WorkflowContext.js"
  * @since 0.1.0
  */
 export * as Router from "./Router.js"
+
+/**
+ * Language-model calls as primitives: OpenAI-compatible and simulated layers, prices, GenAI telemetry.
+ *
+ * @since 0.1.0
+ */
+export * as Model from "./Model.js"
+
+/**
+ * Pooled SQL queries as primitives: a PostgreSQL pool and SQLite.
+ *
+ * @since 0.1.0
+ */
+export * as Database from "./Database.js"
+
+/**
+ * Request batching: concurrent per-item calls coalesced into batched backend calls (max size + time window).
+ *
+ * @since 0.1.0
+ */
+export * as Batch from "./Batch.js"

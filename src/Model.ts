@@ -1,0 +1,502 @@
+/**
+ * Language-model calls as workflow primitives, on top of `@effect/ai`'s
+ * `LanguageModel` service: any `@effect/ai` provider plugs in unchanged, and
+ * this module adds what a workflow needs around each call — a per-attempt
+ * timeout, retries that honour `retry-after`, typed errors, token usage, the
+ * cost of the call from a price table, metrics (`flowtune_model_*`) and
+ * GenAI span attributes.
+ *
+ * Two backends ship with it: `layerOpenAi` (any OpenAI-compatible server,
+ * through `/chat/completions`) and `layerSimulated` (a deterministic model
+ * with the guide's latency and cost profiles, driven by Effect's `Clock` so
+ * it runs under the `TestClock` in tests and in real time in demos).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Model, Primitive } from "flowtune"
+ *
+ * const answer = Model.generate({ system: "Answer in one sentence." })
+ *
+ * const program = Primitive.run(answer, "What is Effect?").pipe(
+ *   Effect.provide(Model.layerSimulated(Model.profiles.fast))
+ * )
+ * // Effect<Completion, ModelError>: { text, usage, costUsd: 0.0005, model: "fast" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import type * as MetricKeyType from "effect/MetricKeyType"
+import type * as MetricState from "effect/MetricState"
+import * as Schema from "effect/Schema"
+import * as internal from "./internal/model.js"
+import * as modelContext from "./internal/modelContext.js"
+import * as OpenAi from "./Model/OpenAi.js"
+import * as Simulated from "./Model/Simulated.js"
+import type * as Primitive from "./Primitive.js"
+import type * as FlowStream from "./Stream.js"
+
+// -----------------------------------------------------------------------------
+// models
+// -----------------------------------------------------------------------------
+
+/**
+ * Tokens consumed by one call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Usage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/**
+ * The result of a model call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Completion {
+  readonly text: string
+  readonly usage: Usage
+  /** US dollars, from the `Prices` table (or the provider's own figure). */
+  readonly costUsd: number
+  /** The model that answered, as the provider reported it. */
+  readonly model: string
+}
+
+/**
+ * What a model costs: per 1,000 input and output tokens, plus an optional
+ * fixed price per call (the guide's simulated models are priced per call).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Price {
+  readonly inputPer1K?: number | undefined
+  readonly outputPer1K?: number | undefined
+  readonly perCall?: number | undefined
+}
+
+/**
+ * Prices by model name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PriceTable = Readonly<Record<string, Price>>
+
+/**
+ * The simulated profiles, re-exported for convenience: see `Model/Simulated`.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export type Profile = Simulated.Profile
+
+/**
+ * The guide's models as data, so the router, the cache, the stream examples
+ * and the tour all use the same numbers:
+ *
+ * | profile | latency | price |
+ * |---|---|---|
+ * | `fast` | 0.8 s | $0.0005 a call |
+ * | `balanced` | 1.5 s | $0.005 a call |
+ * | `quality` | 2.5 s | $0.01 a call |
+ * | `expensive` (the cache section's GPT-4 call) | 2 s | $0.01 a call |
+ * | `batchCall` (one batch API call) | 0.5 s | |
+ * | `gpt4Like` / `claudeLike` / `geminiLike` (multi-model analysis) | 2.5 / 2.0 / 1.5 s | |
+ * | `streaming` | first token 0.3 s, complete 2.5 s | |
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const profiles: typeof Simulated.profiles = Simulated.profiles
+
+/**
+ * The default price table: the per-call prices of the simulated profiles,
+ * plus a few hosted models (list prices per 1K tokens as of 2025; override
+ * them with `layerPrices` for your contract).
+ *
+ * @since 0.1.0
+ * @category prices
+ */
+export const defaultPrices: PriceTable = internal.defaultPrices
+
+/**
+ * The price table in use. A `Context.Reference`: without a layer it is
+ * `defaultPrices`.
+ *
+ * @since 0.1.0
+ * @category prices
+ */
+export interface Prices {
+  readonly _: unique symbol
+}
+
+/**
+ * @since 0.1.0
+ * @category prices
+ */
+export const Prices: Context.Reference<Prices, PriceTable> = modelContext.Prices
+
+/**
+ * Adds or replaces prices (merged over `defaultPrices`).
+ *
+ * @since 0.1.0
+ * @category prices
+ */
+export const layerPrices: (prices: PriceTable) => Layer.Layer<never> = internal.layerPrices
+
+/**
+ * The cost in US dollars of one call of `model` with `usage`, from `prices`
+ * (0 for a model the table does not know).
+ *
+ * @since 0.1.0
+ * @category prices
+ */
+export const cost: (prices: PriceTable, model: string, usage: Usage) => number = internal.cost
+
+/**
+ * Which provider and model a layer talks to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderInfo {
+  /** `gen_ai.system`: `"openai"`, `"flowtune.simulated"`, ... */
+  readonly system: string
+  readonly model: string
+}
+
+/**
+ * The provider of the current `LanguageModel`, for span attributes
+ * (`gen_ai.system`, `gen_ai.request.model`) and for pricing when a response
+ * does not name its model. The model layers set it; without one it is
+ * `{ system: "unknown", model: "unknown" }`.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface Provider {
+  readonly _: unique symbol
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export const Provider: Context.Reference<Provider, ProviderInfo> = modelContext.Provider
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * The provider refused for now (HTTP 429). `retryAfter` is what it asked us
+ * to wait (`retry-after-ms` or `retry-after`), when it said.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>("flowtune/Model/RateLimited")("RateLimited", {
+  model: Schema.String,
+  retryAfter: Schema.optional(Schema.DurationFromMillis)
+}) {}
+
+/**
+ * An attempt took longer than the call's `timeout` and was interrupted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ModelTimeout extends Schema.TaggedError<ModelTimeout>("flowtune/Model/ModelTimeout")("ModelTimeout", {
+  model: Schema.String,
+  timeout: Schema.DurationFromMillis
+}) {}
+
+/**
+ * The provider failed on its side (HTTP 5xx, or an unknown provider error).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>("flowtune/Model/ModelUnavailable")(
+  "ModelUnavailable",
+  {
+    model: Schema.String,
+    status: Schema.optional(Schema.Number),
+    description: Schema.String
+  }
+) {}
+
+/**
+ * The provider answered with something that is not a valid response
+ * (unparseable JSON, a body that does not match the protocol).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>("flowtune/Model/MalformedResponse")(
+  "MalformedResponse",
+  {
+    model: Schema.String,
+    description: Schema.String
+  }
+) {}
+
+/**
+ * The request never got an answer: connection refused or reset, DNS, TLS.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>("flowtune/Model/ConnectionFailed")(
+  "ConnectionFailed",
+  {
+    model: Schema.String,
+    description: Schema.String
+  }
+) {}
+
+/**
+ * The provider rejected the request itself (HTTP 4xx other than 429: a bad
+ * key, an unknown model, an invalid prompt). Retrying will not help.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestRejected extends Schema.TaggedError<RequestRejected>("flowtune/Model/RequestRejected")(
+  "RequestRejected",
+  {
+    model: Schema.String,
+    status: Schema.optional(Schema.Number),
+    description: Schema.String
+  }
+) {}
+
+/**
+ * Every failure of a model call.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ModelError =
+  | RateLimited
+  | ModelTimeout
+  | ModelUnavailable
+  | MalformedResponse
+  | ConnectionFailed
+  | RequestRejected
+
+/**
+ * The schema of `ModelError`, for persisting or sending errors.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ModelError: Schema.Union<[
+  typeof RateLimited,
+  typeof ModelTimeout,
+  typeof ModelUnavailable,
+  typeof MalformedResponse,
+  typeof ConnectionFailed,
+  typeof RequestRejected
+]> = Schema.Union(RateLimited, ModelTimeout, ModelUnavailable, MalformedResponse, ConnectionFailed, RequestRejected)
+
+/**
+ * Turns an `@effect/ai` error into a `ModelError` (429 -> `RateLimited`,
+ * 5xx -> `ModelUnavailable`, other 4xx -> `RequestRejected`, transport ->
+ * `ConnectionFailed`, undecodable -> `MalformedResponse`). The result holds
+ * no request headers, so no credential.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fromAiError: (error: unknown, model: string) => ModelError = internal.fromAiError
+
+// -----------------------------------------------------------------------------
+// primitives
+// -----------------------------------------------------------------------------
+
+/**
+ * A prompt: plain text (a user message) or an `@effect/ai` `Prompt`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = string | Prompt.Prompt
+
+/**
+ * Options of `generate` and `streamText`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GenerateOptions {
+  /** The primitive's name (and span name). Default: `"Model.generate"` / `"Model.streamText"`. */
+  readonly name?: string | undefined
+  /** A system message put before the prompt. */
+  readonly system?: string | undefined
+  /**
+   * The model name used for pricing and span attributes when the response
+   * does not name one. Default: the layer's `Provider`.
+   */
+  readonly model?: string | undefined
+  /**
+   * How long one attempt may take (for `streamText`: the longest wait for
+   * the next chunk, the first one included). Default: 60 seconds.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Further attempts after a `RateLimited`, `ModelUnavailable` or
+   * `ConnectionFailed` failure. A rate limit waits what the provider asked;
+   * the others back off exponentially from 250 ms. Default: 2 (`generate`),
+   * 0 (`streamText`, whose attempts may already have emitted text).
+   */
+  readonly retries?: number | undefined
+  /** A `retry-after` longer than this fails at once instead of waiting. Default: 60 seconds. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** The fixed price of one call, as the primitive's `costPerCall` annotation (the cache and router read it). */
+  readonly costPerCall?: number | undefined
+}
+
+/**
+ * A model call as a primitive: prompt in, `Completion` out, on whatever
+ * `LanguageModel` the context provides.
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const generate: (
+  options?: GenerateOptions
+) => Primitive.Primitive<Input, Completion, ModelError, LanguageModel.LanguageModel> = internal.generate
+
+/**
+ * A streaming model call: the text deltas as they arrive. Usage, cost and
+ * time to first token are recorded as metrics and span attributes when the
+ * stream ends.
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const streamText: (
+  options?: GenerateOptions
+) => FlowStream.StreamPrimitive<Input, string, ModelError, LanguageModel.LanguageModel> = internal.streamText
+
+/**
+ * Options of `simulated` and `layerSimulated`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SimulatedOptions = Simulated.Options
+
+/**
+ * `generate` bound to a simulated model: a primitive with no requirements,
+ * named after the profile and annotated with its `costPerCall`. The guide's
+ * router, in three lines:
+ *
+ * ```ts
+ * const fast = Model.simulated(Model.profiles.fast)
+ * const balanced = Model.simulated(Model.profiles.balanced)
+ * const quality = Model.simulated(Model.profiles.quality)
+ * ```
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const simulated: (
+  profile: Profile,
+  options?: SimulatedOptions & GenerateOptions
+) => Primitive.Primitive<Input, Completion, ModelError> = internal.simulated
+
+/**
+ * `streamText` bound to a simulated model.
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const simulatedStream: (
+  profile: Profile,
+  options?: SimulatedOptions & GenerateOptions
+) => FlowStream.StreamPrimitive<Input, string, ModelError> = internal.simulatedStream
+
+// -----------------------------------------------------------------------------
+// layers
+// -----------------------------------------------------------------------------
+
+/**
+ * A simulated `LanguageModel` with a latency/cost profile (see
+ * `Model/Simulated`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSimulated: (
+  profile: Profile,
+  options?: SimulatedOptions
+) => Layer.Layer<LanguageModel.LanguageModel | Provider> = Simulated.layer
+
+/**
+ * Options of `layerOpenAi`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenAiOptions = OpenAi.Options
+
+/**
+ * A `LanguageModel` on any OpenAI-compatible server (OpenAI, vLLM, Ollama,
+ * llama.cpp, LiteLLM...) through `POST {baseUrl}/chat/completions`, with
+ * SSE streaming, over Node's HTTP client with keep-alive.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOpenAi: (options: OpenAiOptions) => Layer.Layer<LanguageModel.LanguageModel | Provider> = OpenAi.layer
+
+/**
+ * `layerOpenAi` configured from the environment: `OPENAI_BASE_URL` (default
+ * `https://api.openai.com/v1`), `OPENAI_MODEL`, `OPENAI_API_KEY` (a secret,
+ * optional for local servers).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOpenAiConfig: (
+  options?: Partial<Omit<OpenAiOptions, "baseUrl" | "model" | "apiKey">>
+) => Layer.Layer<LanguageModel.LanguageModel | Provider, ConfigError.ConfigError> = OpenAi.layerConfig
+
+// -----------------------------------------------------------------------------
+// metrics
+// -----------------------------------------------------------------------------
+
+/**
+ * The metrics every model primitive records, tagged with `primitive` and
+ * `model` (and `outcome` for calls: `success` or the error's tag).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly calls: Metric.Metric.Counter<number>
+  readonly inputTokens: Metric.Metric.Counter<number>
+  readonly outputTokens: Metric.Metric.Counter<number>
+  readonly costUsd: Metric.Metric.Counter<number>
+  readonly retries: Metric.Metric.Counter<number>
+  readonly latencyMs: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, number, MetricState.MetricState.Histogram>
+  readonly timeToFirstTokenMs: Metric.Metric<
+    MetricKeyType.MetricKeyType.Histogram,
+    number,
+    MetricState.MetricState.Histogram
+  >
+} = internal.metrics

@@ -1,0 +1,434 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as Option from "effect/Option"
+import * as Request from "effect/Request"
+import * as RequestResolver from "effect/RequestResolver"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Batch from "../Batch.js"
+import * as Primitive from "../Primitive.js"
+import { collectFailFast, fanOut } from "./fanOut.js"
+import { unsafeMake } from "./primitive.js"
+
+/** @internal */
+export const ItemResultTypeId: unique symbol = Symbol.for("flowtune/Batch/ItemResult")
+
+/** @internal */
+export const succeedItem = <Out>(value: Out): Batch.ItemResult<Out, never> =>
+  ({ [ItemResultTypeId]: ItemResultTypeId, _tag: "Success", value }) as unknown as Batch.ItemResult<Out, never>
+
+/** @internal */
+export const failItem = <E>(error: E): Batch.ItemResult<never, E> =>
+  ({ [ItemResultTypeId]: ItemResultTypeId, _tag: "Failure", error }) as unknown as Batch.ItemResult<never, E>
+
+/** @internal */
+export const isItemResult = (u: unknown): u is Batch.ItemResult<unknown, unknown> =>
+  typeof u === "object" && u !== null && ItemResultTypeId in u
+
+// ---------------------------------------------------------------------------
+// metrics
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export const batchSize = Metric.histogram(
+  "flowtune_batch_size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),
+  "Items per backend call of a batched primitive"
+)
+
+/** @internal */
+export const batchesSent = Metric.counter("flowtune_batch_batches_total", {
+  description: "Backend calls made by a batched primitive",
+  incremental: true
+})
+
+/** @internal */
+export const itemsSent = Metric.counter("flowtune_batch_items_total", {
+  description: "Items sent to the backend by a batched primitive",
+  incremental: true
+})
+
+// ---------------------------------------------------------------------------
+// the queue
+// ---------------------------------------------------------------------------
+
+type Resume<Out, E> = (exit: Exit.Exit<Out, E>) => void
+
+interface Caller<Out, E> {
+  readonly resume: Resume<Out, E>
+  readonly fiber: Fiber.RuntimeFiber<any, any>
+  /** Leaves the batch when the caller's fiber ends unanswered (it was interrupted). */
+  readonly onExit: () => void
+  slot: Slot<any, Out, E> | undefined
+}
+
+interface Slot<In, Out, E> {
+  readonly item: In
+  readonly key: unknown
+  readonly batch: PendingBatch<In, Out, E>
+  /** The first caller; with `dedupe`, later callers of the same key are in `others`. */
+  caller: Caller<Out, E> | undefined
+  others: Array<Caller<Out, E>> | undefined
+}
+
+interface PendingBatch<In, Out, E> {
+  readonly slots: Array<Slot<In, Out, E>>
+  readonly byKey: Map<unknown, Slot<In, Out, E>> | undefined
+  state: "open" | "waiting" | "sent" | "done"
+  /** Callers still waiting for an answer from this batch. */
+  live: number
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+}
+
+const invalid = (primitive: string, reason: string) => new Primitive.InvalidPrimitive({ primitive, reason })
+
+const checkOptions = (options: Batch.Options<any, any, any, any, any>): Primitive.InvalidPrimitive | {
+  readonly window: Duration.Duration
+  readonly concurrency: number
+} => {
+  const { maxBatchSize, name } = options
+  if (typeof name !== "string" || name.trim().length === 0) {
+    return invalid(String(name), "the name must be a non-empty string")
+  }
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
+    return invalid(name, `maxBatchSize must be a positive integer, got ${maxBatchSize}`)
+  }
+  const window = Duration.decodeUnknown(options.window)
+  if (window._tag === "None" || Duration.lessThan(window.value, Duration.zero) || !Duration.isFinite(window.value)) {
+    return invalid(name, `the window must be a finite, non-negative duration, got ${String(options.window)}`)
+  }
+  const c = options.concurrency
+  if (c !== undefined && c !== "unbounded" && (!Number.isInteger(c) || c < 1)) {
+    return invalid(name, `concurrency must be a positive integer or "unbounded", got ${c}`)
+  }
+  return { window: window.value, concurrency: c === undefined || c === "unbounded" ? Infinity : c }
+}
+
+/** @internal */
+export const make = <In, Out, E = never, R = never, IE = never>(
+  options: Batch.Options<In, Out, E, R, IE>
+): Effect.Effect<Primitive.Primitive<In, Out, E | IE | Batch.BatchError>, never, Scope.Scope | R> =>
+  Effect.suspend(() => {
+    const checked = checkOptions(options)
+    if (checked instanceof Primitive.InvalidPrimitive) return Effect.die(checked)
+    // item failures travel with the call's failures from here on
+    const widened = options as unknown as Batch.Options<In, Out, E | IE, R, E | IE>
+    return Effect.flatMap(Effect.runtime<R | Scope.Scope>(), (runtime) => makeQueue(widened, checked, runtime))
+  })
+
+// Own queue rather than Request/RequestResolver: with 1000 callers stock batching measured 30-140 us/item vs DataLoader's 0.25 us (a Deferred, Proxy and RequestBlock per request, a FiberRefs diff/patch per blocked fiber, List-flattened `par` trees, and no batching across root fibers at all).
+const makeQueue = <In, Out, E, R>(
+  options: Batch.Options<In, Out, E, R, E>,
+  checked: { readonly window: Duration.Duration; readonly concurrency: number },
+  runtime: Runtime.Runtime<R | Scope.Scope>
+) => {
+  const { maxBatchSize, name } = options
+  const { concurrency, window } = checked
+  const keyOf = options.dedupe
+  const runFork = Runtime.runFork(runtime)
+  const sizeMetric = Metric.tagged(batchSize, "primitive", name)
+  const batchesMetric = Metric.tagged(batchesSent, "primitive", name)
+  const itemsMetric = Metric.tagged(itemsSent, "primitive", name)
+  const closedError = new Batch.BatchClosed({ batch: name })
+  const closedExit = Exit.fail(closedError)
+  const noTags: ReadonlyArray<never> = []
+  const sleep = Duration.toMillis(window) === 0 ? Effect.yieldNow() : Effect.sleep(window)
+  const spanAttributes = { "flowtune.batch.name": name }
+
+  let closed = false
+  let open: PendingBatch<In, Out, E> | undefined
+  let timer: Fiber.RuntimeFiber<void> | undefined
+  let inFlight = 0
+  const waiting: Array<PendingBatch<In, Out, E>> = []
+  const running = new Set<PendingBatch<In, Out, E>>()
+
+  const newBatch = (): PendingBatch<In, Out, E> => ({
+    slots: [],
+    byKey: keyOf ? new Map() : undefined,
+    state: "open",
+    live: 0,
+    fiber: undefined
+  })
+
+  const stopTimer = () => {
+    if (timer !== undefined) {
+      const t = timer
+      timer = undefined
+      t.unsafeInterruptAsFork(FiberId.none)
+    }
+  }
+
+  // The batch is checked when the timer fires: an interrupted timer may already
+  // have been resumed, and must not flush the batch opened after its own.
+  const startTimer = (batch: PendingBatch<In, Out, E>) => {
+    timer = runFork(Effect.zipRight(
+      sleep,
+      Effect.sync(() => {
+        if (open === batch) {
+          timer = undefined
+          flush()
+        }
+      })
+    ))
+  }
+
+  const flush = () => {
+    const batch = open!
+    open = undefined
+    stopTimer()
+    if (inFlight < concurrency) send(batch)
+    else {
+      batch.state = "waiting"
+      waiting.push(batch)
+    }
+  }
+
+  const send = (batch: PendingBatch<In, Out, E>) => {
+    batch.state = "sent"
+    inFlight++
+    running.add(batch)
+    const slots = batch.slots
+    const items = new Array<In>(slots.length)
+    for (let i = 0; i < slots.length; i++) items[i] = slots[i]!.item
+    sizeMetric.unsafeUpdate(items.length, noTags)
+    batchesMetric.unsafeUpdate(1, noTags)
+    itemsMetric.unsafeUpdate(items.length, noTags)
+    const call = Effect.withFiberRuntime<ReadonlyArray<Out | Batch.ItemResult<Out, E>>, E, R>((fiber) =>
+      fiber.getFiberRef(FiberRef.currentTracerEnabled)
+        ? Effect.withSpan(options.run(items), "Batch.call", {
+          attributes: { ...spanAttributes, "flowtune.batch.size": items.length }
+        })
+        : options.run(items)
+    )
+    const fiber = runFork(call)
+    batch.fiber = fiber
+    fiber.addObserver((exit) => complete(batch, exit))
+  }
+
+  const complete = (
+    batch: PendingBatch<In, Out, E>,
+    exit: Exit.Exit<ReadonlyArray<Out | Batch.ItemResult<Out, E>>, E>
+  ) => {
+    batch.state = "done"
+    batch.fiber = undefined
+    running.delete(batch)
+    inFlight--
+    const slots = batch.slots
+    if (exit._tag === "Success") {
+      const results = exit.value
+      if (results.length !== slots.length) {
+        const mismatch = Exit.fail(
+          new Batch.BatchSizeMismatch({ batch: name, expected: slots.length, actual: results.length })
+        )
+        for (const slot of slots) answer(slot, mismatch)
+      } else {
+        for (let i = 0; i < slots.length; i++) {
+          const result = results[i]
+          answer(
+            slots[i]!,
+            isItemResult(result)
+              ? result._tag === "Success" ? Exit.succeed(result.value as Out) : Exit.fail(result.error as E)
+              : Exit.succeed(result as Out)
+          )
+        }
+      }
+    } else if (closed && Cause.isInterruptedOnly(exit.cause)) {
+      for (const slot of slots) answer(slot, closedExit)
+    } else {
+      for (const slot of slots) answer(slot, exit as Exit.Exit<never, E>)
+    }
+    if (!closed) {
+      while (inFlight < concurrency && waiting.length > 0) send(waiting.shift()!)
+    }
+  }
+
+  const answer = (slot: Slot<In, Out, E>, exit: Exit.Exit<Out, E | Batch.BatchError>) => {
+    const { caller, others } = slot
+    slot.caller = undefined
+    slot.others = undefined
+    if (caller !== undefined) resumeCaller(caller, exit)
+    if (others !== undefined) { for (const other of others) resumeCaller(other, exit) }
+  }
+
+  const resumeCaller = (caller: Caller<Out, E>, exit: Exit.Exit<Out, E | Batch.BatchError>) => {
+    caller.slot = undefined
+    caller.fiber.removeObserver(caller.onExit)
+    caller.resume(exit as Exit.Exit<Out, E>)
+  }
+
+  const enqueue = (item: In, caller: Caller<Out, E>) => {
+    let batch = open
+    if (batch === undefined) batch = open = newBatch()
+    batch.live++
+    if (keyOf !== undefined) {
+      const key = keyOf(item)
+      const existing = batch.byKey!.get(key)
+      if (existing !== undefined) {
+        if (existing.caller === undefined) existing.caller = caller
+        else if (existing.others === undefined) existing.others = [caller]
+        else existing.others.push(caller)
+        caller.slot = existing
+        return
+      }
+      const slot: Slot<In, Out, E> = { item, key, batch, caller, others: undefined }
+      caller.slot = slot
+      batch.byKey!.set(key, slot)
+      batch.slots.push(slot)
+    } else {
+      const slot: Slot<In, Out, E> = { item, key: undefined, batch, caller, others: undefined }
+      caller.slot = slot
+      batch.slots.push(slot)
+    }
+    if (batch.slots.length >= maxBatchSize) flush()
+    else if (timer === undefined) startTimer(batch)
+  }
+
+  const cancel = (caller: Caller<Out, E>) => {
+    const slot = caller.slot
+    if (slot === undefined) return
+    caller.slot = undefined
+    const batch = slot.batch
+    if (slot.caller === caller) {
+      slot.caller = slot.others !== undefined && slot.others.length > 0 ? slot.others.shift() : undefined
+    } else if (slot.others !== undefined) {
+      const index = slot.others.indexOf(caller)
+      if (index >= 0) slot.others.splice(index, 1)
+    }
+    batch.live--
+    if (batch.state === "sent") {
+      // nobody is left to read the answer: stop paying for the call
+      if (batch.live === 0 && batch.fiber !== undefined) batch.fiber.unsafeInterruptAsFork(FiberId.none)
+      return
+    }
+    if (slot.caller !== undefined) return
+    batch.slots.splice(batch.slots.indexOf(slot), 1)
+    if (batch.byKey !== undefined) batch.byKey.delete(slot.key)
+    if (batch.slots.length > 0) return
+    if (batch === open) {
+      open = undefined
+      stopTimer()
+    } else if (batch.state === "waiting") {
+      waiting.splice(waiting.indexOf(batch), 1)
+    }
+  }
+
+  const close = Effect.suspend(() => {
+    closed = true
+    stopTimer()
+    const unsent = open !== undefined ? [open, ...waiting] : [...waiting]
+    open = undefined
+    waiting.length = 0
+    for (const batch of unsent) {
+      batch.state = "done"
+      for (const slot of batch.slots) answer(slot, closedExit)
+    }
+    const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+    for (const batch of running) if (batch.fiber !== undefined) fibers.push(batch.fiber)
+    // interrupting the calls in flight answers their callers with BatchClosed
+    return Fiber.interruptAll(fibers)
+  })
+
+  // Interruption is noticed through the caller fiber's exit observer rather
+  // than an `Effect.async` canceler: the canceler's `onInterrupt` wrapper (an
+  // uninterruptible mask and a cause match per call) measured ~2.5x the cost of
+  // the bare suspend/resume with 1000 callers.
+  const body = (item: In): Effect.Effect<Out, E | Batch.BatchError> =>
+    Effect.async<Out, E | Batch.BatchError>((resume) => {
+      if (closed) return resume(closedExit)
+      // register runs synchronously inside the caller's fiber
+      const fiber = Option.getOrThrow(Fiber.getCurrentFiber())
+      const caller: Caller<Out, E> = {
+        resume,
+        fiber,
+        onExit: () => cancel(caller),
+        slot: undefined
+      }
+      fiber.addObserver(caller.onExit)
+      enqueue(item, caller)
+    })
+
+  return Effect.as(
+    Effect.addFinalizer(() => close),
+    unsafeMake({
+      name,
+      kind: "batch",
+      annotations: { maxBatchSize, window: Duration.format(window), concurrency },
+      body
+    })
+  )
+}
+
+// ---------------------------------------------------------------------------
+// the list form
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export const chunked = dual<
+  (options: Batch.ChunkedOptions) => <In, Out, E, R>(
+    self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>
+  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | Batch.BatchSizeMismatch, R>,
+  <In, Out, E, R>(
+    self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>,
+    options: Batch.ChunkedOptions
+  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | Batch.BatchSizeMismatch, R>
+>(2, <In, Out, E, R>(
+  self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>,
+  options: Batch.ChunkedOptions
+) => {
+  const name = options.name ?? `chunked(${self.name})`
+  const size = options.size
+  if (!Number.isInteger(size) || size < 1) throw invalid(name, `size must be a positive integer, got ${size}`)
+  const c = options.concurrency
+  if (c !== undefined && c !== "unbounded" && (!Number.isInteger(c) || c < 1)) {
+    throw invalid(name, `concurrency must be a positive integer or "unbounded", got ${c}`)
+  }
+  const concurrency = c === undefined || c === "unbounded" ? Infinity : c
+  const runChunk = (chunk: ReadonlyArray<In>) =>
+    Effect.flatMap(self.run(chunk), (results) =>
+      results.length === chunk.length
+        ? Effect.succeed(results)
+        : Effect.fail(
+          new Batch.BatchSizeMismatch({ batch: self.name, expected: chunk.length, actual: results.length })
+        ))
+  return unsafeMake({
+    name,
+    kind: "batch",
+    children: [self],
+    annotations: { size, concurrency },
+    body: (items: ReadonlyArray<In>) => {
+      const chunks: Array<ReadonlyArray<In>> = []
+      for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
+      return fanOut(chunks.length, (i) => runChunk(chunks[i]!), { concurrency, failFast: true }).pipe(
+        Effect.flatMap(collectFailFast),
+        Effect.map((results) => results.flat() as Array<Out>)
+      )
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------
+// as a RequestResolver
+// ---------------------------------------------------------------------------
+
+const makeRequest = Request.tagged<Batch.BatchRequest<any, any, any>>("flowtune/BatchRequest")
+
+/** @internal */
+export const request = <In, Out, E>(
+  _self: Primitive.Primitive<In, Out, E>,
+  item: In
+): Batch.BatchRequest<In, Out, E> => makeRequest({ item })
+
+/** @internal */
+export const resolver = <In, Out, E>(
+  self: Primitive.Primitive<In, Out, E>
+): RequestResolver.RequestResolver<Batch.BatchRequest<In, Out, E>> =>
+  // each request goes through the primitive's own queue, which does the coalescing
+  RequestResolver.fromEffect((request: Batch.BatchRequest<In, Out, E>) => self.run(request.item))

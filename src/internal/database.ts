@@ -1,0 +1,251 @@
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Database from "../Database.js"
+import * as Primitive from "../Primitive.js"
+
+// -----------------------------------------------------------------------------
+// metrics
+// -----------------------------------------------------------------------------
+
+const boundaries = MetricBoundaries.exponential({ start: 0.25, factor: 2, count: 16 })
+
+/** @internal */
+export const metrics = {
+  queries: Metric.counter("flowtune_database_queries_total", { description: "Queries, by outcome" }),
+  queryMs: Metric.histogram("flowtune_database_query_ms", boundaries, "Query latency, pool wait included (ms)"),
+  poolWaitMs: Metric.histogram("flowtune_database_pool_wait_ms", boundaries, "Wait for a free connection (ms)"),
+  reconnects: Metric.counter("flowtune_database_reconnects_total", {
+    description: "Queries retried after a lost connection"
+  })
+}
+
+const queryCounter = (primitive: string, outcome: string) =>
+  // `tagged` keeps the metric's kind but its signature forgets it.
+  metrics.queries.pipe(
+    Metric.tagged("primitive", primitive),
+    Metric.tagged("outcome", outcome)
+  ) as typeof metrics.queries
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+const connectionCodes = new Set(["57P01", "57P02", "57P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"])
+const connectionMessage =
+  /connection terminated|connection timeout|connection error|not queryable|terminating connection|ECONNRE|socket/i
+
+/** @internal */
+export const fromSqlError = (
+  error: SqlError.SqlError,
+  query: string,
+  timeout?: Duration.Duration
+): Database.DatabaseError => {
+  // The driver's error (pg's DatabaseError, a socket error, better-sqlite3's
+  // SqliteError) is the cause; its `code` is what tells them apart.
+  const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : undefined
+  const message = typeof cause?.message === "string" ? cause.message : error.message
+  if (code === "57014") {
+    return new Database.QueryTimeout(timeout === undefined ? { query } : { query, timeout })
+  }
+  if (message === "timeout exceeded when trying to connect") {
+    return new Database.PoolExhausted({ query, waited: timeout ?? Duration.zero })
+  }
+  if ((code !== undefined && (connectionCodes.has(code) || code.startsWith("08"))) || connectionMessage.test(message)) {
+    return new Database.ConnectionLost({ query, description: message })
+  }
+  return new Database.QueryFailed(
+    code === undefined ? { query, description: message } : { query, code, description: message }
+  )
+}
+
+// -----------------------------------------------------------------------------
+// service
+// -----------------------------------------------------------------------------
+
+const make = (options: {
+  readonly system: string
+  readonly maxConnections?: number | undefined
+  readonly acquireTimeout?: Duration.DurationInput | undefined
+  readonly statementTimeout?: Duration.Duration | undefined
+}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const acquireTimeout = Duration.decode(options.acquireTimeout ?? "5 seconds")
+    const max = options.maxConnections
+    // The pool's own queue shares one timeout with connecting; our own permits
+    // make "waited too long for a slot" a distinct, typed failure.
+    const permits = max === undefined ? undefined : yield* Effect.makeSemaphore(max)
+    const withConnection = <A, E, R>(
+      query: string,
+      effect: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | Database.PoolExhausted, R> =>
+      permits === undefined ? effect : Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const start = yield* Clock.currentTimeMillis
+          yield* restore(permits.take(1)).pipe(
+            Effect.timeoutFail({
+              duration: acquireTimeout,
+              onTimeout: () => new Database.PoolExhausted({ query, waited: acquireTimeout, maxConnections: max })
+            })
+          )
+          const end = yield* Clock.currentTimeMillis
+          yield* Metric.update(Metric.tagged(metrics.poolWaitMs, "primitive", query), end - start)
+          return yield* restore(effect).pipe(Effect.ensuring(permits.release(1)))
+        })
+      )
+    return Database.Database.of({
+      sql,
+      system: options.system,
+      maxConnections: max,
+      acquireTimeout,
+      statementTimeout: options.statementTimeout,
+      withConnection
+    })
+  })
+
+/** @internal */
+export const layerFromSqlClient = (options?: {
+  readonly system?: string | undefined
+  readonly maxConnections?: number | undefined
+  readonly acquireTimeout?: Duration.DurationInput | undefined
+}): Layer.Layer<Database.Database, never, SqlClient.SqlClient> =>
+  Layer.effect(Database.Database, make({ ...options, system: options?.system ?? "other_sql" }))
+
+const positive = (name: string, value: number) => {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`Database.layerPg: ${name} must be a non-negative integer, got ${value}`)
+  }
+  return value
+}
+
+/** @internal */
+export const layerPg = (
+  options: Database.PgOptions
+): Layer.Layer<Database.Database | SqlClient.SqlClient | PgClient.PgClient, Database.ConnectionLost> => {
+  const min = positive("min", options.min ?? 10)
+  const max = positive("max", options.max ?? 20)
+  if (max < 1 || min > max) throw new RangeError(`Database.layerPg: need 1 <= max and min <= max, got ${min}/${max}`)
+  const statementTimeout = Duration.decode(options.statementTimeout ?? "5 seconds")
+  const url = new URL(typeof options.url === "string" ? options.url : Redacted.value(options.url))
+  // Sent in the startup packet, so every pooled connection has it from birth.
+  url.searchParams.set("statement_timeout", String(Duration.toMillis(statementTimeout)))
+  const client = PgClient.layer({
+    url: Redacted.make(url.toString()),
+    minConnections: min,
+    maxConnections: max,
+    connectTimeout: options.connectTimeout ?? "5 seconds",
+    idleTimeout: options.idleTimeout ?? "30 seconds",
+    applicationName: options.applicationName ?? "flowtune"
+  }).pipe(
+    Layer.mapError((error) => new Database.ConnectionLost({ query: "connect", description: error.message }))
+  )
+  const service = Layer.effect(
+    Database.Database,
+    Effect.gen(function*() {
+      const db = yield* make({
+        system: "postgresql",
+        maxConnections: max,
+        acquireTimeout: options.acquireTimeout,
+        statementTimeout
+      })
+      // Open `min` connections now, so the first requests find a warm pool.
+      if (min > 1) {
+        yield* Effect.forEach(Array.from({ length: min }), () => db.sql`SELECT 1`, {
+          concurrency: min,
+          discard: true
+        }).pipe(
+          Effect.mapError((error) => new Database.ConnectionLost({ query: "connect", description: error.message }))
+        )
+      }
+      return db
+    })
+  )
+  return Layer.provideMerge(service, client)
+}
+
+/** @internal */
+export const layerPgConfig = (
+  options?: Omit<Database.PgOptions, "url">
+): Layer.Layer<
+  Database.Database | SqlClient.SqlClient | PgClient.PgClient,
+  Database.ConnectionLost | ConfigError.ConfigError
+> =>
+  Layer.unwrapEffect(
+    Effect.map(Config.redacted("DATABASE_URL"), (url) => layerPg({ ...options, url }))
+  )
+
+/** @internal */
+export const layerSqlite = (
+  options: Database.SqliteOptions
+): Layer.Layer<Database.Database | SqlClient.SqlClient, ConfigError.ConfigError> =>
+  Layer.provideMerge(
+    Layer.effect(Database.Database, make({ system: "sqlite" })),
+    SqliteClient.layer({ filename: options.filename })
+  )
+
+// -----------------------------------------------------------------------------
+// primitives
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const query = <In, A = Record<string, unknown>>(
+  name: string,
+  f: (input: In, sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>,
+  options?: Database.QueryOptions
+): Primitive.Primitive<In, ReadonlyArray<A>, Database.DatabaseError, Database.Database> => {
+  const retry = options?.retryOnConnectionLoss ?? true
+  const body = (input: In) =>
+    Effect.gen(function*() {
+      const db = yield* Database.Database
+      const start = yield* Clock.currentTimeMillis
+      const once = db.withConnection(
+        name,
+        Effect.suspend(() => f(input, db.sql)).pipe(
+          Effect.mapError((error) => fromSqlError(error, name, db.statementTimeout))
+        )
+      )
+      const attempt = retry
+        ? Effect.retry(
+          Effect.tapErrorTag(once, "ConnectionLost", () =>
+            Metric.increment(Metric.tagged(metrics.reconnects, "primitive", name))),
+          {
+            // A backend killed mid-query fails the query before the driver has
+            // seen the socket close, so the pool may hand the dead connection
+            // straight back: a short pause lets it notice and replace it.
+            schedule: Schedule.exponential("10 millis", 5).pipe(Schedule.intersect(Schedule.recurs(2))),
+            while: (error) =>
+              error._tag === "ConnectionLost"
+          }
+        )
+        : once
+      const rows = yield* attempt.pipe(
+        Effect.tapError((error) =>
+          Effect.zipRight(
+            Metric.increment(queryCounter(name, error._tag)),
+            Effect.annotateCurrentSpan({ "db.system": db.system, "error.type": error._tag })
+          )
+        )
+      )
+      const end = yield* Clock.currentTimeMillis
+      yield* Metric.increment(queryCounter(name, "success"))
+      yield* Metric.update(Metric.tagged(metrics.queryMs, "primitive", name), end - start)
+      yield* Effect.annotateCurrentSpan({ "db.system": db.system, "db.response.returned_rows": rows.length })
+      return rows
+    })
+  return Primitive.make(name, body, {
+    annotations: options?.costPerCall === undefined ? {} : { costPerCall: options.costPerCall }
+  })
+}

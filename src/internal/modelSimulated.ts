@@ -1,0 +1,230 @@
+import * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as EffectStream from "effect/Stream"
+import type * as Simulated from "../Model/Simulated.js"
+
+/** @internal */
+export const profiles = {
+  fast: { name: "fast", latency: "800 millis", costPerCall: 0.0005 },
+  balanced: { name: "balanced", latency: "1500 millis", costPerCall: 0.005 },
+  quality: { name: "quality", latency: "2500 millis", costPerCall: 0.01 },
+  expensive: { name: "expensive", latency: "2 seconds", costPerCall: 0.01 },
+  batchCall: { name: "batch-call", latency: "500 millis" },
+  gpt4Like: { name: "gpt-4-like", latency: "2500 millis" },
+  claudeLike: { name: "claude-like", latency: "2 seconds" },
+  geminiLike: { name: "gemini-like", latency: "1500 millis" },
+  streaming: { name: "streaming", latency: "2500 millis", firstToken: "300 millis" }
+} satisfies Record<string, Simulated.Profile>
+
+/** @internal */
+export const promptText = (prompt: Prompt.Prompt): string => {
+  const parts: Array<string> = []
+  for (const message of prompt.content) {
+    if (message.role === "system") {
+      parts.push(message.content)
+      continue
+    }
+    for (const part of message.content) {
+      if (part.type === "text") parts.push(part.text)
+    }
+  }
+  return parts.join("\n")
+}
+
+/** The user's part of the prompt: what the default answer echoes. */
+const lastUserText = (prompt: Prompt.Prompt): string => {
+  for (let i = prompt.content.length - 1; i >= 0; i--) {
+    const message = prompt.content[i]!
+    if (message.role === "user") {
+      return message.content.flatMap((part) => part.type === "text" ? [part.text] : []).join("\n")
+    }
+  }
+  return ""
+}
+
+/** @internal */
+export const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+
+const isDistribution = (
+  latency: Simulated.Latency
+): latency is Extract<Simulated.Latency, { readonly _tag: string }> =>
+  typeof latency === "object" && latency !== null && "_tag" in latency &&
+  (latency._tag === "Uniform" || latency._tag === "Normal")
+
+const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
+
+const failureRequest = (name: string) => ({
+  method: "POST" as const,
+  url: `simulated://${name}`,
+  urlParams: [],
+  hash: Option.none<string>(),
+  headers: {}
+})
+
+/** @internal */
+export const params = (
+  profile: Simulated.Profile,
+  options?: Simulated.Options
+): LanguageModel.ConstructorParams => {
+  const scale = options?.scale ?? 1
+  if (!(scale >= 0)) throw new RangeError(`Simulated model "${profile.name}": scale must be >= 0, got ${scale}`)
+  // One generator per service: a seeded run draws the same latencies and
+  // failures in the same order every time.
+  const random = Random.make(options?.seed ?? 42)
+  const failures = options?.failures ?? profile.failures
+  const respond = profile.respond ?? ((prompt: string) => `${profile.name}: ${prompt}`)
+
+  const drawLatency: Effect.Effect<number> = (() => {
+    const latency = profile.latency
+    if (!isDistribution(latency)) {
+      const fixed = millis(latency) * scale
+      return Effect.succeed(fixed)
+    }
+    if (latency._tag === "Uniform") {
+      const min = millis(latency.min)
+      const max = millis(latency.max)
+      return Effect.map(random.next, (u) => Math.round((min + u * (max - min)) * scale))
+    }
+    const mean = millis(latency.mean)
+    const stddev = millis(latency.stddev)
+    return Effect.map(Effect.zip(random.next, random.next), ([u1, u2]) => {
+      const z = Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2)
+      return Math.round(Math.max(0, mean + z * stddev) * scale)
+    })
+  })()
+
+  const drawFailure: Effect.Effect<Simulated.FailureKind | undefined> = failures === undefined || failures.rate <= 0
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(random.next, (u) => {
+      if (u >= failures.rate) return Effect.succeed(undefined)
+      const kinds: ReadonlyArray<Simulated.FailureKind> = typeof failures.kind === "string"
+        ? [failures.kind]
+        : failures.kind
+      if (kinds.length <= 1) return Effect.succeed(kinds[0])
+      return Effect.map(random.nextIntBetween(0, kinds.length), (i) => kinds[i])
+    })
+
+  const fail = (kind: Simulated.FailureKind, method: string): Effect.Effect<never, AiError.AiError> => {
+    const module = "flowtune/Model/Simulated"
+    switch (kind) {
+      case "rate-limited":
+        return Effect.fail(
+          new AiError.HttpResponseError({
+            module,
+            method,
+            reason: "StatusCode",
+            request: failureRequest(profile.name),
+            response: {
+              status: 429,
+              headers: { "retry-after-ms": String(millis(failures?.retryAfter ?? "1 second")) }
+            },
+            description: "simulated rate limit"
+          })
+        )
+      case "unavailable":
+        return Effect.fail(
+          new AiError.HttpResponseError({
+            module,
+            method,
+            reason: "StatusCode",
+            request: failureRequest(profile.name),
+            response: { status: 503, headers: {} },
+            description: "simulated outage"
+          })
+        )
+      case "malformed":
+        return Effect.fail(new AiError.MalformedOutput({ module, method, description: "simulated malformed answer" }))
+      case "connection":
+        return Effect.fail(
+          new AiError.HttpRequestError({
+            module,
+            method,
+            reason: "Transport",
+            request: failureRequest(profile.name),
+            description: "simulated connection reset"
+          })
+        )
+      case "timeout":
+        return Effect.never
+    }
+  }
+
+  const answer = (prompt: Prompt.Prompt) => {
+    const text = respond(lastUserText(prompt))
+    const words = text.length === 0 ? [] : text.split(/(?<= )/)
+    const usage = {
+      inputTokens: estimateTokens(promptText(prompt)),
+      outputTokens: profile.outputTokens ?? Math.max(1, words.length),
+      totalTokens: undefined as number | undefined
+    }
+    usage.totalTokens = usage.inputTokens + usage.outputTokens
+    return { text, words, usage }
+  }
+
+  const metadataPart = (): Response.ResponseMetadataPartEncoded => ({
+    type: "response-metadata",
+    id: undefined,
+    modelId: profile.name,
+    timestamp: undefined
+  })
+
+  const finishPart = (usage: ReturnType<typeof answer>["usage"]): Response.FinishPartEncoded => ({
+    type: "finish",
+    reason: "stop",
+    usage,
+    // Custom profiles are priced even when the price table does not know them.
+    metadata: profile.costPerCall === undefined ? {} : { flowtune: { costUsd: profile.costPerCall } }
+  })
+
+  return {
+    generateText: (providerOptions) =>
+      Effect.gen(function*() {
+        const failure = yield* drawFailure
+        if (failure !== undefined) return yield* fail(failure, "generateText")
+        const latency = yield* drawLatency
+        const { text, usage } = answer(providerOptions.prompt)
+        yield* Effect.sleep(Duration.millis(latency))
+        const parts: Array<Response.PartEncoded> = [metadataPart(), { type: "text", text }, finishPart(usage)]
+        return parts
+      }),
+    streamText: (providerOptions) =>
+      EffectStream.unwrap(Effect.gen(function*() {
+        const failure = yield* drawFailure
+        if (failure !== undefined) return EffectStream.fromEffect(fail(failure, "streamText"))
+        const latency = yield* drawLatency
+        const { usage, words } = answer(providerOptions.prompt)
+        const count = Math.max(1, words.length)
+        const first = profile.firstToken === undefined
+          ? latency / count
+          : Math.min(latency, millis(profile.firstToken) * scale)
+        const gap = profile.tokensPerSecond === undefined
+          ? (count > 1 ? (latency - first) / (count - 1) : 0)
+          : (1000 / profile.tokensPerSecond) * scale
+        const id = "text-0"
+        const deltas = EffectStream.fromIterable(words.map((word, i) => ({ word, i }))).pipe(
+          EffectStream.mapEffect(({ i, word }) =>
+            Effect.as(
+              Effect.sleep(Duration.millis(i === 0 ? first : gap)),
+              { type: "text-delta", id, delta: word } as Response.StreamPartEncoded
+            )
+          )
+        )
+        return EffectStream.make(
+          metadataPart() as Response.StreamPartEncoded,
+          { type: "text-start", id } as Response.StreamPartEncoded
+        ).pipe(
+          EffectStream.concat(deltas),
+          EffectStream.concat(EffectStream.make(
+            { type: "text-end", id } as Response.StreamPartEncoded,
+            finishPart(usage) as Response.StreamPartEncoded
+          ))
+        )
+      }))
+  }
+}
