@@ -45,3 +45,38 @@ export * as Database from "./Database.js"
  * @since 0.1.0
  */
 export * as Batch from "./Batch.js"
+
+/**
+ * Run breakdowns, metrics tagged by primitive, and a snapshot of every flowtune metric.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * Latency percentiles (p50/p95/p99), throughput, and baseline-vs-optimized comparisons.
+ *
+ * @since 0.1.0
+ */
+export * as Benchmark from "./Benchmark.js"
+
+/**
+ * Findings about what to optimize (parallelize, cache, batch, stream), from a run's spans.
+ *
+ * @since 0.1.0
+ */
+export * as Advisor from "./Advisor.js"
+
+/**
+ * Span recording and OpenTelemetry export: OTLP, console, in-memory.
+ *
+ * @since 0.1.0
+ */
+export * as Tracing from "./Tracing.js"
+
+/**
+ * CPU profiles of a run, written as .cpuprofile files, with a top-functions summary.
+ *
+ * @since 0.1.0
+ */
+export * as Profile from "./Profile.js"

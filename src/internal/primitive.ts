@@ -211,6 +211,25 @@ export const annotate = dual<
     untraced: untracedOf(self)
   }))
 
+/** @internal */
+export const around = dual<
+  <In, Out, E, R, Out2, E2, R2>(
+    f: (input: In, next: Effect.Effect<Out, E, R>) => Effect.Effect<Out2, E2, R2>
+  ) => (self: Primitive.Primitive<In, Out, E, R>) => Primitive.Primitive<In, Out2, E2, R2>,
+  <In, Out, E, R, Out2, E2, R2>(
+    self: Primitive.Primitive<In, Out, E, R>,
+    f: (input: In, next: Effect.Effect<Out, E, R>) => Effect.Effect<Out2, E2, R2>
+  ) => Primitive.Primitive<In, Out2, E2, R2>
+>(2, (self, f) => {
+  const body = bodyOf(self)
+  const untraced = untracedOf(self)
+  return unsafeMake({
+    ...inherit(self),
+    body: (input) => f(input, body(input)),
+    untraced: (input) => f(input, untraced(input))
+  })
+})
+
 const inherit = (self: Primitive.Primitive.Any) => ({
   name: self.name,
   kind: self.kind,

@@ -1,0 +1,38 @@
+/**
+ * The guide's "Measure Baseline" step without a single timer: run the
+ * workflow under `Metrics.profileRun` and print where the time went.
+ *
+ *   npx tsx examples/metrics-breakdown.ts
+ */
+import * as Effect from "effect/Effect"
+import * as Metrics from "../src/Metrics.js"
+import * as Primitive from "../src/Primitive.js"
+import * as WorkflowContext from "../src/WorkflowContext.js"
+
+const processInput = Primitive.make(
+  "input_processing",
+  (query: string) => Effect.as(Effect.sleep("50 millis"), query.trim())
+)
+
+const llmCall = Primitive.make("llm_call", (prompt: string) =>
+  Effect.gen(function*() {
+    yield* Effect.sleep("300 millis")
+    yield* WorkflowContext.checkpoint("first_token")
+    yield* Effect.sleep("2000 millis")
+    return `An answer to "${prompt}"`
+  }))
+
+const formatOutput = Primitive.make(
+  "output_formatting",
+  (answer: string) => Effect.as(Effect.sleep("100 millis"), answer.toUpperCase())
+)
+
+const workflow = Primitive.sequence(processInput, llmCall, formatOutput)
+
+const program = Effect.gen(function*() {
+  const { breakdown, value } = yield* Metrics.profileRun(Primitive.run(workflow, "  what is flowtune?  "))
+  console.log(value)
+  console.log(Metrics.formatBreakdown(breakdown))
+})
+
+Effect.runPromise(program)

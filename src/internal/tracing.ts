@@ -1,0 +1,210 @@
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import type * as Tracing from "../Tracing.js"
+
+/** @internal */
+export const defaultMaxSpans = 100_000
+
+interface RecordingSpan extends Tracer.Span {
+  readonly inner: Tracer.Span
+  readonly recordedAttributes: Map<string, unknown>
+  readonly recordedEvents: Array<Tracing.SpanEvent>
+  status: Tracer.SpanStatus
+}
+
+const errorTag = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    return typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
+  }
+  const defect = Cause.dieOption(cause)
+  return Option.isSome(defect) ? `Defect: ${String(defect.value)}` : "Unknown"
+}
+
+const toRecord = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>): Tracing.SpanRecord => {
+  const startTime = span.status.startTime
+  const parent = span.parent
+  const status: Tracing.SpanRecord["status"] = Exit.isSuccess(exit)
+    ? "ok"
+    : Cause.isInterruptedOnly(exit.cause)
+    ? "interrupted"
+    : "error"
+  return {
+    name: span.name,
+    spanId: span.spanId,
+    traceId: span.traceId,
+    parentSpanId: Option.isSome(parent) ? parent.value.spanId : undefined,
+    kind: span.kind,
+    startTime,
+    endTime,
+    durationMillis: Number(endTime - startTime) / 1_000_000,
+    attributes: Object.fromEntries(span.recordedAttributes),
+    events: span.recordedEvents,
+    status,
+    errorTag: Exit.isFailure(exit) && status === "error" ? errorTag(exit.cause) : undefined
+  }
+}
+
+/** @internal */
+export const makeRecorder = (
+  delegate: Tracer.Tracer,
+  options?: { readonly maxSpans?: number | undefined }
+): Tracing.SpanRecorderShape => {
+  const maxSpans = options?.maxSpans ?? defaultMaxSpans
+  // Spans end synchronously inside `Tracer.Span.end`, where no effect can run,
+  // so the finished spans live in a ring buffer owned by this recorder.
+  let buffer: Array<Tracing.SpanRecord> = []
+  let next = 0
+  let dropped = 0
+  const push = (record: Tracing.SpanRecord) => {
+    if (buffer.length < maxSpans) buffer.push(record)
+    else {
+      buffer[next] = record
+      next = (next + 1) % maxSpans
+      dropped++
+    }
+  }
+  const SpanProto = {
+    _tag: "Span" as const,
+    end(this: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+      this.inner.end(endTime, exit)
+      push(toRecord(this, endTime, exit))
+      this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+    },
+    attribute(this: RecordingSpan, key: string, value: unknown) {
+      this.recordedAttributes.set(key, value)
+      this.inner.attribute(key, value)
+    },
+    event(this: RecordingSpan, name: string, startTime: bigint, attributes?: Record<string, unknown>) {
+      this.recordedEvents.push({ name, time: startTime, attributes: attributes ?? {} })
+      this.inner.event(name, startTime, attributes)
+    },
+    addLinks(this: RecordingSpan, links: ReadonlyArray<Tracer.SpanLink>) {
+      this.inner.addLinks(links)
+    },
+    get attributes() {
+      return (this as unknown as RecordingSpan).recordedAttributes
+    },
+    get links() {
+      return (this as unknown as RecordingSpan).inner.links
+    }
+  }
+  const unwrap = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> =>
+    Option.isSome(parent) && "inner" in parent.value ? Option.some((parent.value as RecordingSpan).inner) : parent
+  const tracer = Tracer.make({
+    span(name, parent, context, links, startTime, kind, spanOptions) {
+      const inner = delegate.span(name, unwrap(parent), context, links, startTime, kind, spanOptions)
+      const span = Object.create(SpanProto)
+      span.inner = inner
+      span.name = name
+      span.spanId = inner.spanId
+      span.traceId = inner.traceId
+      span.parent = parent
+      span.context = context as Context.Context<never>
+      span.sampled = inner.sampled
+      span.kind = kind
+      span.status = { _tag: "Started", startTime }
+      span.recordedAttributes = new Map()
+      span.recordedEvents = []
+      return span as RecordingSpan
+    },
+    context(f, fiber) {
+      return delegate.context(f, fiber)
+    }
+  })
+  return {
+    tracer,
+    spans: Effect.sync(() => next === 0 ? buffer.slice() : [...buffer.slice(next), ...buffer.slice(0, next)]),
+    dropped: Effect.sync(() => dropped),
+    clear: Effect.sync(() => {
+      buffer = []
+      next = 0
+      dropped = 0
+    })
+  }
+}
+
+/** @internal */
+export const record = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  options?: { readonly maxSpans?: number | undefined }
+): Effect.Effect<[A, ReadonlyArray<Tracing.SpanRecord>], E, R> =>
+  Effect.flatMap(Effect.tracer, (current) => {
+    const recorder = makeRecorder(current, options)
+    return self.pipe(
+      Effect.withTracerEnabled(true),
+      Effect.withTracer(recorder.tracer),
+      Effect.flatMap((value) =>
+        Effect.map(recorder.spans, (spans) => [value, spans] as [A, ReadonlyArray<Tracing.SpanRecord>])
+      )
+    )
+  })
+
+// Start time first; in virtual time many spans start at the same instant, and
+// the one that ended first (a sequence's earlier step) comes first.
+const byTime = (a: Tracing.SpanRecord, b: Tracing.SpanRecord) =>
+  Number(a.startTime - b.startTime) || Number(a.endTime - b.endTime)
+
+/** @internal */
+export const children = (
+  spans: ReadonlyArray<Tracing.SpanRecord>,
+  parent: Tracing.SpanRecord
+): ReadonlyArray<Tracing.SpanRecord> => spans.filter((s) => s.parentSpanId === parent.spanId).sort(byTime)
+
+/** @internal */
+export const roots = (spans: ReadonlyArray<Tracing.SpanRecord>): ReadonlyArray<Tracing.SpanRecord> => {
+  const ids = new Set(spans.map((s) => s.spanId))
+  return spans
+    .filter((s) => s.parentSpanId === undefined || !ids.has(s.parentSpanId))
+    .sort(byTime)
+}
+
+/** @internal */
+export const tree = (spans: ReadonlyArray<Tracing.SpanRecord>): Array<Tracing.SpanTree> => {
+  const byParent = new Map<string, Array<Tracing.SpanRecord>>()
+  for (const span of spans) {
+    if (span.parentSpanId === undefined) continue
+    const list = byParent.get(span.parentSpanId) ?? []
+    list.push(span)
+    byParent.set(span.parentSpanId, list)
+  }
+  const build = (span: Tracing.SpanRecord): Tracing.SpanTree => ({
+    span,
+    children: (byParent.get(span.spanId) ?? [])
+      .sort(byTime)
+      .map(build)
+  })
+  return roots(spans).map(build)
+}
+
+/** @internal */
+export const formatTree = (spans: ReadonlyArray<Tracing.SpanRecord>): string => {
+  const lines: Array<string> = []
+  const walk = (node: Tracing.SpanTree, depth: number) => {
+    const kind = node.span.attributes["flowtune.primitive.kind"]
+    const status = node.span.status === "ok"
+      ? ""
+      : ` [${node.span.status}${node.span.errorTag ? `: ${node.span.errorTag}` : ""}]`
+    lines.push(
+      `${"  ".repeat(depth)}${node.span.name}${kind === undefined ? "" : ` (${String(kind)})`} ${
+        formatMillis(node.span.durationMillis)
+      }${status}`
+    )
+    for (const child of node.children) walk(child, depth + 1)
+  }
+  for (const root of tree(spans)) walk(root, 0)
+  return lines.join("\n")
+}
+
+/** @internal */
+export const formatMillis = (ms: number): string =>
+  ms >= 1000
+    ? `${ms.toLocaleString("en-US", { maximumFractionDigits: 0 })}ms`
+    : ms >= 10
+    ? `${ms.toFixed(0)}ms`
+    : `${ms.toFixed(2)}ms`
