@@ -42,6 +42,7 @@ import type * as WorkflowContext from "./WorkflowContext.js"
  * @since 0.1.0
  * @category symbols
  */
+// The same registered symbol as the implementation's, re-declared as this module's unique symbol type.
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**
@@ -272,7 +273,7 @@ export const fromPromise: {
     f: (input: In, signal: AbortSignal) => PromiseLike<Out>,
     options: { readonly catch: (error: unknown) => E; readonly annotations?: Annotations | undefined }
   ): Primitive<In, Out, E>
-} = internal.fromPromise as any
+} = internal.fromPromise as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Transforms the output of a step.
@@ -560,7 +561,7 @@ export const sequence: {
   <const Steps extends readonly [Primitive.Any, ...Array<Primitive.Any>]>(
     ...steps: Steps extends ValidSequence<Steps> ? Steps : ValidSequence<Steps>
   ): Primitive<Input<Steps[0]>, Output<Last<Steps>>, Error<Steps[number]>, Context<Steps[number]>>
-} = internal.sequence as any
+} = internal.sequence as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Runs `that` on the output of `self`: a two-step `sequence`.
@@ -629,7 +630,7 @@ export const parallel: {
     Error<B[keyof B & (number | string)]>,
     Context<B[keyof B & (number | string)]>
   >
-} = internal.parallel as any
+} = internal.parallel as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Options of `forEach`.
@@ -732,7 +733,7 @@ export const fallback: {
     alternatives: Alts,
     options: FallbackOptions<E | Error<Alts[number]>>
   ): Primitive<In, Out | Output<Alts[number]>, E | Error<Alts[number]>, R | Context<Alts[number]>>
-} = internal.fallback as any
+} = internal.fallback as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Runs a primitive on one input inside a run context: the current one, or a

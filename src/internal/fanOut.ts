@@ -35,6 +35,7 @@ export const fanOut = <A, E, R>(
 ): Effect.Effect<Array<Exit.Exit<A, E>>, never, R> =>
   Effect.withFiberRuntime<Array<Exit.Exit<A, E>>, never, R>((parent, status) => {
     const runtime = Runtime.make<R>({
+      // The parent fiber's context is, by construction, the `R` this effect requires.
       context: parent.getFiberRef(FiberRef.currentContext) as any,
       runtimeFlags: status.runtimeFlags,
       fiberRefs: parent.getFiberRefs()
