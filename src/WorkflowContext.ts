@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Tracer from "effect/Tracer"
 
 /**
  * One mark on a run's timeline.
@@ -154,7 +155,11 @@ export const checkpoint = (
   Effect.gen(function*() {
     const nanos = yield* Effect.clockWith((clock) => clock.currentTimeNanos)
     const context = yield* Effect.serviceOption(WorkflowContext)
-    const span = yield* Effect.option(Effect.currentSpan)
+    // `Effect.currentSpan` fails with an exception (and its stack trace) when no span is active.
+    const span = Option.filter(
+      yield* Effect.serviceOption(Tracer.ParentSpan),
+      (parent): parent is Tracer.Span => parent._tag === "Span"
+    )
     if (Option.isSome(span)) {
       const branch = Option.isSome(context) && context.value.branch.length > 0
         ? { "flowtune.branch": context.value.branch.join("/") }

@@ -80,3 +80,10 @@ export * as Tracing from "./Tracing.js"
  * @since 0.1.0
  */
 export * as Profile from "./Profile.js"
+
+/**
+ * Streaming primitives: time to first token, collecting, cached replay, shared upstreams, cancellation.
+ *
+ * @since 0.1.0
+ */
+export * as Stream from "./Stream.js"

@@ -321,6 +321,7 @@ const instrument = <In, A, E, R>(
 // its instrumented stream, so one run is measured once.
 const BodyKey = Symbol.for("flowtune/Stream/body")
 interface Internal {
+  // `any`: the body of a primitive of any type.
   [BodyKey]: (input: any) => EffectStream.Stream<any, any, any>
 }
 const bodyOf = <In, A, E, R>(
@@ -417,11 +418,17 @@ const pumpAsyncIterable = <A, E>(
       wakeConsumer = undefined
       if (wake !== undefined) wake()
     }
+    // The first token is handed over at once: batching only pays off after it.
+    let delivered = false
     const notify = () => {
-      if (wakeConsumer !== undefined && !wakeScheduled) {
-        wakeScheduled = true
-        nextMacrotask(wakeNow)
+      if (wakeConsumer === undefined || wakeScheduled) return
+      if (!delivered) {
+        delivered = true
+        wakeNow()
+        return
       }
+      wakeScheduled = true
+      nextMacrotask(wakeNow)
     }
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
@@ -466,7 +473,9 @@ const pumpAsyncIterable = <A, E>(
     const nextTurn = Effect.async<void>((resume) => {
       nextMacrotask(() => resume(Effect.void))
     })
+    let tookAny = false
     const take = Effect.sync(() => {
+      tookAny = true
       const taken = buffer
       buffer = []
       if (wakeProducer !== undefined) wakeProducer()
@@ -488,7 +497,7 @@ const pumpAsyncIterable = <A, E>(
         started = true
         readAhead()
       }
-      if (buffer.length >= capacity || end !== undefined) return takeOrEnd
+      if (buffer.length >= capacity || end !== undefined || !tookAny) return takeOrEnd
       if (buffer.length === 0) return Effect.zipRight(waitForData, takeOrEnd)
       return Effect.zipRight(nextTurn, takeOrEnd)
     })
@@ -511,6 +520,7 @@ export const fromAsyncIterable: {
   name: string,
   f: (input: In, signal: AbortSignal) => AsyncIterable<A>,
   options?: FlowStream.FromAsyncIterableOptions<E>
+  // `any`: the error type depends on which overload was called (`catch` or not).
 ): FlowStream.StreamPrimitive<In, A, any> => {
   const capacity = options?.bufferSize ?? defaultBufferSize
   if (!Number.isInteger(capacity) || capacity < 1) {
@@ -755,4 +765,5 @@ export const run = dual<
             (context) => EffectStream.provideService(self.stream(input), WorkflowContext.WorkflowContext, context)
           )
         ))
+    // `any`: TypeScript cannot see that providing the context removes it from `R`.
   ) as any)

@@ -56,7 +56,7 @@ const pacer = (name: string, pace: FlowStream.Pace | undefined): Pacer | undefin
   return (_start, _now, index) => index === 0 ? 0 : millis
 }
 
-const wake = (flight: Flight<any, any>) => {
+const wake = <A, E>(flight: Flight<A, E>) => {
   const current = flight.wake
   flight.wake = Deferred.unsafeMake(FiberId.none)
   Deferred.unsafeDone(current, Exit.void)
