@@ -87,3 +87,11 @@ export * as Profile from "./Profile.js"
  * @since 0.1.0
  */
 export * as Stream from "./Stream.js"
+
+/**
+ * Caching a primitive: LRU + TTL memory tier, Redis and SQL tiers with backfill, key normalization, single-flight.
+ * The Redis and SQL tiers are imported from `flowtune/Cache/Redis` and `flowtune/Cache/Sql`.
+ *
+ * @since 0.1.0
+ */
+export * as Cache from "./Cache.js"

@@ -1,0 +1,169 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import * as Cache from "../src/Cache.js"
+import * as Primitive from "../src/Primitive.js"
+import { freePort, startRedis } from "./support/cacheRedisServer.js"
+import { makeEnv } from "./support/cacheTiers.js"
+
+const env = makeEnv("cache_faults")
+afterAll(env.cleanup)
+
+const Answer = Schema.Struct({ text: Schema.String })
+
+let namespaces = 0
+const fixture = () =>
+  Effect.map(Ref.make(0), (calls) => ({
+    calls,
+    cached: Primitive.make("faulty", (q: string) => Effect.as(Ref.update(calls, (n) => n + 1), { text: q })).pipe(
+      Cache.wrap({ schema: Answer, ttl: "1 minute", namespace: `faults${namespaces++}` })
+    )
+  }))
+
+const keyOf = (cached: Cache.Cached<string, any, any, any>, input: string) =>
+  `${cached[Cache.TypeId].namespace}:1:${Cache.defaultKey(input)}`
+
+describe("Cache faults", () => {
+  it.live("Redis at a closed port: every call succeeds and the errors are counted", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const Tiers = Cache.layer(Cache.memory(), env.redisTier({ url: `redis://127.0.0.1:${port}` }))
+      const { cached, calls } = yield* fixture()
+      const results = yield* Effect.forEach(["a", "b", "a", "c", "b"], (q) => cached.run(q)).pipe(
+        Effect.zip(Cache.stats(cached)),
+        Effect.provide(Tiers)
+      )
+      assert.deepStrictEqual(results[0].map((r) => r.text), ["a", "b", "a", "c", "b"])
+      assert.strictEqual(yield* Ref.get(calls), 3)
+      assert.isAtLeast(results[1].tierErrors["redis"]!, 3)
+      assert.strictEqual(results[1].hits["memory"], 2)
+    }))
+
+  it.live(
+    "Redis stopped mid-run: zero failed calls, and the tier is used again once it is back",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* Effect.acquireRelease(
+          Effect.promise(() => startRedis()),
+          (s) => Effect.promise(() => s.stop())
+        )
+        const Tiers = Cache.layer(env.redisTier({ url: `redis://127.0.0.1:${server.port}` }))
+        const { cached, calls } = yield* fixture()
+        yield* Effect.gen(function*() {
+          yield* cached.run("a")
+          yield* cached.run("a")
+          assert.strictEqual((yield* Cache.stats(cached)).hits["redis"], 1)
+
+          yield* Effect.promise(() => server.stop())
+          for (const q of ["a", "b", "a"]) assert.strictEqual((yield* cached.run(q)).text, q)
+          const down = yield* Cache.stats(cached)
+          assert.isAtLeast(down.tierErrors["redis"]!, 3)
+          assert.strictEqual(yield* Ref.get(calls), 4)
+
+          yield* Effect.promise(() => server.start())
+          // The client reconnects on its own; wait (bounded) until a write and a read go through again.
+          const hitsBefore = (yield* Cache.stats(cached)).hits["redis"]!
+          const backAt = yield* Effect.gen(function*() {
+            for (let i = 0; i < 100; i++) {
+              yield* cached.run(`after${i}`)
+              yield* cached.run(`after${i}`)
+              if ((yield* Cache.stats(cached)).hits["redis"]! > hitsBefore) return i
+              yield* Effect.sleep("50 millis")
+            }
+            return -1
+          })
+          assert.isAtLeast(backAt, 0)
+        }).pipe(Effect.provide(Tiers))
+      }).pipe(Effect.scoped),
+    { timeout: 20_000 }
+  )
+
+  it.live("a corrupt entry written straight into Redis is a miss, then a good entry", () =>
+    Effect.gen(function*() {
+      const { cached, calls } = yield* fixture()
+      const redis = env.rawRedis()
+      const raw = `${env.redisPrefix}${keyOf(cached, "x")}`
+      const raw2 = `${env.redisPrefix}${keyOf(cached, "y")}`
+      yield* Effect.promise(() => redis.set(raw, "{not json"))
+      yield* Effect.promise(() => redis.set(raw2, JSON.stringify({ v: { text: 42 }, e: null, d: 0 })))
+      const stats = yield* Effect.gen(function*() {
+        assert.strictEqual((yield* cached.run("x")).text, "x")
+        assert.strictEqual((yield* cached.run("y")).text, "y")
+        assert.strictEqual((yield* cached.run("x")).text, "x")
+        assert.strictEqual((yield* cached.run("y")).text, "y")
+        return yield* Cache.stats(cached)
+      }).pipe(Effect.provide(Cache.layer(env.redisTier())))
+      assert.strictEqual(stats.corrupt, 2)
+      assert.strictEqual(stats.hits["redis"], 2)
+      assert.strictEqual(yield* Ref.get(calls), 2)
+      const rewritten = JSON.parse((yield* Effect.promise(() => redis.get(raw)))!)
+      assert.deepStrictEqual(rewritten.v, { text: "x" })
+      redis.disconnect()
+    }))
+
+  const sqlCases: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient, unknown>, typeof env.pgTier]> = [
+    ["sqlite", env.Sqlite, env.sqliteTier],
+    ["postgres", env.Pg, env.pgTier]
+  ]
+  for (const [name, Client, tier] of sqlCases) {
+    it.live(`a corrupt entry written straight into ${name} is a miss, then a good entry`, () =>
+      Effect.gen(function*() {
+        const { cached, calls } = yield* fixture()
+        const stats = yield* Effect.gen(function*() {
+          // First use creates the table.
+          assert.strictEqual((yield* cached.run("warm")).text, "warm")
+          const sql = yield* SqlClient.SqlClient
+          const far = Date.now() + 3_600_000
+          yield* sql`INSERT INTO ${sql(env.table)} (cache_key, value, expires_at) VALUES (${
+            keyOf(cached, "x")
+          }, ${"garbage"}, ${far})`
+          yield* sql`INSERT INTO ${sql(env.table)} (cache_key, value, expires_at) VALUES (${keyOf(cached, "y")}, ${
+            JSON.stringify({ v: ["wrong shape"], e: null, d: 0 })
+          }, ${far})`
+          assert.strictEqual((yield* cached.run("x")).text, "x")
+          assert.strictEqual((yield* cached.run("y")).text, "y")
+          assert.strictEqual((yield* cached.run("x")).text, "x")
+          assert.strictEqual((yield* cached.run("y")).text, "y")
+          const rows = yield* sql<{ value: string }>`SELECT value FROM ${sql(env.table)} WHERE cache_key = ${
+            keyOf(cached, "x")
+          }`
+          assert.deepStrictEqual(JSON.parse(rows[0]!.value).v, { text: "x" })
+          return yield* Cache.stats(cached)
+        }).pipe(Effect.provide(Cache.layer(tier()).pipe(Layer.provideMerge(Client))))
+        assert.strictEqual(stats.corrupt, 2)
+        assert.strictEqual(stats.hits[name], 2)
+        assert.strictEqual(yield* Ref.get(calls), 3)
+      }))
+  }
+
+  it.effect("a tier slower than its timeout is skipped (virtual time)", () =>
+    Effect.gen(function*() {
+      const hanging: Cache.RemoteTier = {
+        _tag: "Remote",
+        name: "hanging",
+        timeout: Duration.millis(100),
+        get: () => Effect.never,
+        set: () => Effect.never,
+        delete: () => Effect.never,
+        clear: () => Effect.never
+      }
+      const { cached, calls } = yield* fixture()
+      const fiber = yield* Effect.fork(
+        Effect.zip(cached.run("slow"), Cache.stats(cached)).pipe(
+          Effect.provide(Cache.layer(Effect.succeed(hanging)))
+        )
+      )
+      yield* TestClock.adjust("100 millis") // the read times out
+      yield* TestClock.adjust("100 millis") // the write times out
+      const [value, stats] = yield* Fiber.join(fiber)
+      assert.strictEqual(value.text, "slow")
+      assert.strictEqual(yield* Ref.get(calls), 1)
+      assert.strictEqual(stats.tierErrors["hanging"], 2)
+    }))
+})
