@@ -1,0 +1,135 @@
+/**
+ * Step 4 of the guide: cache. 100 queries, half of them repeats, against a
+ * 2 s / $0.01 call: without a cache every call pays; with `Cache.wrap` over
+ * an in-memory L1 and a SQL L3 (SQLite by default, PostgreSQL with
+ * `DATABASE_URL`; a Redis L2 with `REDIS_URL`) the repeats are answered from
+ * memory. Then the guide's key normalization (three phrasings, one
+ * computation) and a lookup that misses L1 and is answered by the shared
+ * tiers.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Cache from "../Cache.js"
+import * as CacheRedis from "../Cache/Redis.js"
+import * as CacheSql from "../Cache/Sql.js"
+import * as Model from "../Model.js"
+import * as Primitive from "../Primitive.js"
+import type * as Tour from "../Tour.js"
+import { claim, Completion, mean, model, runTag, sqlLayer, type Step, sum, timed, TourEnv, traced } from "./Common.js"
+
+/** 50 distinct questions, then each of them again. */
+const queries = [
+  ...Array.from({ length: 50 }, (_, i) => `question ${i}`),
+  ...Array.from({ length: 50 }, (_, i) => `question ${i}`)
+]
+
+const tiersLayer = (env: typeof TourEnv.Service) => {
+  const sql = sqlLayer(env.databaseUrl)
+  return {
+    names: ["memory (L1)", ...(env.redisUrl !== undefined ? ["Redis (L2)"] : []), `${sql.name} (L3)`],
+    sql,
+    // Each build has its own (empty) memory tier over the same shared tiers.
+    layer: () =>
+      env.redisUrl !== undefined
+        ? Cache.layer(
+          Cache.memory({ capacity: 10_000 }),
+          CacheRedis.tier({ url: env.redisUrl }),
+          CacheSql.tier({ table: env.cacheTable })
+        )
+        : Cache.layer(Cache.memory({ capacity: 10_000 }), CacheSql.tier({ table: env.cacheTable }))
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category steps
+ */
+export const step: Step = {
+  id: "cache",
+  title: "4. Cache",
+  section: "Step 4: Apply Caching",
+  run: Effect.gen(function*() {
+    const env = yield* TourEnv
+    const tag = yield* runTag
+    // The guide's ExpensiveLLMCall: 2 s and $0.01 a call.
+    const expensive = yield* model(Model.profiles.expensive, "expensive_llm_call")
+    const setup = tiersLayer(env)
+    const sql = yield* Layer.build(setup.sql.layer)
+    const tiers = yield* Layer.build(setup.layer().pipe(Layer.provide(Layer.succeedContext(sql))))
+
+    const cached = Cache.wrap(expensive, {
+      schema: Completion,
+      ttl: "1 hour",
+      capacity: 10_000,
+      namespace: `tour-${tag}`
+    })
+    const oneByOne = <E, R>(p: Primitive.Primitive<string, Model.Completion, E, R>) =>
+      Effect.forEach(queries, (q) => timed(Primitive.run(p, q)), { concurrency: 10 })
+
+    const before = yield* traced("without cache", oneByOne(expensive))
+    const after = yield* traced("with cache", oneByOne(cached)).pipe(Effect.provide(tiers))
+    const stats = yield* Cache.stats(cached).pipe(Effect.provide(tiers))
+
+    const beforeMs = before.value.map(([, ms]) => ms)
+    const afterMs = after.value.map(([, ms]) => ms)
+    const hitMs = afterMs.slice(50)
+    const costBefore = queries.length * 0.01
+    // Calls answered without computing: tier hits, and callers that joined a computation in flight.
+    const costAfter = stats.misses * 0.01
+    const hitRate = (100 * (queries.length - stats.misses)) / queries.length
+
+    // The guide's key normalization: three phrasings, one computation.
+    const normalized = Cache.wrap(expensive, {
+      schema: Completion,
+      key: Cache.normalizedKey,
+      namespace: `tour-${tag}-normalized`
+    })
+    yield* Effect.forEach(["What is Python?", "what is python", "python what is"], (q) => Primitive.run(normalized, q))
+      .pipe(Effect.provide(tiers))
+    const normalizedStats = yield* Cache.stats(normalized).pipe(Effect.provide(tiers))
+
+    // A process with a cold L1 over the same shared tiers: the lookup is answered by L2/L3.
+    const cold = yield* Layer.build(setup.layer().pipe(Layer.provide(Layer.succeedContext(sql))))
+    const realScale = env.scale
+    const [, sharedMs] = yield* timed(Primitive.run(cached, "question 7")).pipe(Effect.provide(cold))
+    const coldStats = yield* Cache.stats(cached).pipe(Effect.provide(cold))
+    const sharedTier = Object.entries(coldStats.hits).find(([, n]) => n > 0)?.[0] ?? "none"
+
+    const claims: Array<Tour.Claim> = [
+      claim("100 calls without cache (sum of latencies)", 200, sum(beforeMs) / 1000, "s"),
+      claim("100 calls with cache (sum of latencies)", 100, sum(afterMs) / 1000, "s"),
+      claim("speedup", 2, sum(beforeMs) / sum(afterMs), "x"),
+      claim("cost without cache", 1, costBefore, "usd"),
+      claim("cost with cache", 0.5, costAfter, "usd"),
+      claim("cost saved", 50, (100 * (costBefore - costAfter)) / costBefore, "%"),
+      claim("hit rate", 50, hitRate, "%"),
+      claim("repeat latency, mean (real ms)", 1, mean(hitMs) * realScale, "ms", { check: "at-most" }),
+      claim("computations for 3 phrasings (normalized key)", 1, normalizedStats.misses, "count"),
+      claim(
+        `shared-tier hit (${sharedTier}, real ms)`,
+        env.redisUrl !== undefined ? 10 : 50,
+        sharedMs * realScale,
+        "ms",
+        {
+          check: "at-most"
+        }
+      )
+    ]
+    return {
+      headline: `${(sum(beforeMs) / 1000).toFixed(0)} s -> ${(sum(afterMs) / 1000).toFixed(0)} s of model time, $${
+        costBefore.toFixed(2)
+      } -> $${costAfter.toFixed(2)}, hit rate ${hitRate.toFixed(0)}%`,
+      claims,
+      timelines: [before.timeline, after.timeline],
+      distributions: [{ label: "without cache", values: beforeMs }, { label: "with cache", values: afterMs }],
+      notes: [
+        `tiers: ${setup.names.join(" -> ")}; 10 queries in flight at a time, repeats after their first answer`,
+        `wall time ${(before.ms / 1000).toFixed(1)} s -> ${(after.ms / 1000).toFixed(1)} s; hits by tier: ${
+          JSON.stringify(stats.hits)
+        }, misses ${stats.misses}, coalesced ${stats.coalesced}`
+      ]
+    }
+  })
+}

@@ -1,0 +1,314 @@
+/**
+ * Shared pieces of the tour's steps: guide latencies scaled to the run's
+ * `scale`, measuring with Effect's `Clock`, span timelines, and claims.
+ *
+ * @since 0.1.0
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { mkdirSync } from "node:fs"
+import * as Model from "../Model.js"
+import * as Primitive from "../Primitive.js"
+import type * as Tour from "../Tour.js"
+import * as Tracing from "../Tracing.js"
+
+/**
+ * What every step reads: the latency scale and the optional service URLs.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class TourEnv extends Context.Tag("flowtune/Tour/TourEnv")<TourEnv, {
+  /** Real seconds per guide second (1 under the `TestClock`). */
+  readonly scale: number
+  readonly redisUrl: string | undefined
+  readonly databaseUrl: string | undefined
+  readonly cacheTable: string | undefined
+}>() {}
+
+/**
+ * Sleeps for a guide duration (milliseconds), scaled.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const sleepGuide = (guideMs: number): Effect.Effect<void, never, TourEnv> =>
+  Effect.flatMap(TourEnv, ({ scale }) => Effect.sleep(Duration.millis(guideMs * scale)))
+
+/**
+ * A step that takes `guideMs` (scaled) and returns its input: the stand-in
+ * for work whose only property that matters here is how long it takes.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const simulated = <A>(
+  name: string,
+  guideMs: number,
+  annotations?: Primitive.Annotations
+): Primitive.Primitive<A, A, never, TourEnv> =>
+  Primitive.make(name, (input: A) => Effect.as(sleepGuide(guideMs), input), { annotations })
+
+/**
+ * The timer allowance of a short simulated duration, in guide milliseconds:
+ * a real timer fires up to ~2 ms late, which the scale magnifies.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const timerSlackMs: Effect.Effect<number, never, TourEnv> = Effect.map(TourEnv, ({ scale }) => 2 / scale)
+
+/**
+ * Runs an effect and returns its value with the guide milliseconds it took
+ * (measured by Effect's `Clock`, divided by the scale).
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const timed = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<[A, number], E, R | TourEnv> =>
+  Effect.gen(function*() {
+    const { scale } = yield* TourEnv
+    const start = yield* Clock.currentTimeNanos
+    const value = yield* self
+    const end = yield* Clock.currentTimeNanos
+    return [value, Number(end - start) / 1e6 / scale] as [A, number]
+  })
+
+/**
+ * Runs an effect as one traced run named `label` and returns its value, its
+ * guide duration and its span timeline.
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const traced = <A, E, R>(
+  label: string,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<{ readonly value: A; readonly ms: number; readonly timeline: Tour.Timeline }, E, R | TourEnv> =>
+  Effect.gen(function*() {
+    const { scale } = yield* TourEnv
+    const [[value, ms], spans] = yield* Tracing.record(timed(Effect.withSpan(self, label)))
+    return { value, ms, timeline: toTimeline(label, spans, scale) }
+  })
+
+/**
+ * How a span is drawn: cache hits and misses get their own colour.
+ *
+ * @since 0.1.0
+ * @category timelines
+ */
+export const barKind = (span: Tracing.SpanRecord, hasChildren: boolean): Tour.BarKind => {
+  const attrs = span.attributes
+  // A cached primitive that did not run its child answered from a tier.
+  if (span.name.startsWith("cache(")) return hasChildren ? "miss" : "hit"
+  const result = attrs["flowtune.cache.result"] ?? attrs["flowtune.cache.outcome"] ?? attrs["flowtune.cache.hit"]
+  if (result === true || (typeof result === "string" && result.startsWith("hit"))) return "hit"
+  if (result === false || result === "miss") return "miss"
+  const kind = attrs[Tracing.Attributes.primitiveKind]
+  if (kind === undefined) return span.parentSpanId === undefined ? "run" : "io"
+  return kind === "step" ? "step" : "group"
+}
+
+/**
+ * Lays spans out as Gantt bars: each nesting depth gets as many rows as it
+ * needs so that bars in a row never overlap (so concurrency shows as rows).
+ *
+ * @since 0.1.0
+ * @category timelines
+ */
+export const toTimeline = (label: string, spans: ReadonlyArray<Tracing.SpanRecord>, scale: number): Tour.Timeline => {
+  const sorted = [...spans].sort((a, b) =>
+    a.startTime === b.startTime ? b.durationMillis - a.durationMillis : a.startTime < b.startTime ? -1 : 1
+  )
+  const ids = new Map(sorted.map((s) => [s.spanId, s]))
+  // Only primitives count as children here: a cache hit still runs SQL or Redis spans.
+  const parents = new Set(
+    sorted.filter((s) => s.attributes[Tracing.Attributes.primitiveKind] !== undefined).map((s) => s.parentSpanId)
+  )
+  const depthOf = new Map<string, number>()
+  const depth = (s: Tracing.SpanRecord): number => {
+    const known = depthOf.get(s.spanId)
+    if (known !== undefined) return known
+    const parent = s.parentSpanId === undefined ? undefined : ids.get(s.parentSpanId)
+    const d = parent === undefined ? 0 : depth(parent) + 1
+    depthOf.set(s.spanId, d)
+    return d
+  }
+  const origin = sorted.length > 0 ? sorted[0]!.startTime : 0n
+  const toMs = (t: bigint) => Number(t - origin) / 1e6 / scale
+  // rows[depth] = end time of the last bar in each row of that depth
+  const rowsByDepth: Array<Array<number>> = []
+  const placed: Array<{ depth: number; row: number; bar: Omit<Tour.Bar, "row"> }> = []
+  for (const span of sorted) {
+    const d = depth(span)
+    const start = toMs(span.startTime)
+    const end = toMs(span.endTime)
+    const rows = (rowsByDepth[d] ??= [])
+    let row = rows.findIndex((lastEnd) => lastEnd <= start + 1e-9)
+    if (row === -1) {
+      row = rows.length
+      rows.push(end)
+    } else {
+      rows[row] = end
+    }
+    placed.push({
+      depth: d,
+      row,
+      bar: { name: span.name, startMs: start, endMs: end, depth: d, kind: barKind(span, parents.has(span.spanId)) }
+    })
+  }
+  const offsets: Array<number> = []
+  let total = 0
+  for (let d = 0; d < rowsByDepth.length; d++) {
+    offsets[d] = total
+    total += rowsByDepth[d]?.length ?? 0
+  }
+  const bars = placed.map(({ bar, depth, row }) => ({ ...bar, row: offsets[depth]! + row }))
+  const durationMs = bars.reduce((max, b) => Math.max(max, b.endMs), 0)
+  return { label, bars, rows: total, durationMs }
+}
+
+/**
+ * A claim checked to within `tolerance` (default 5%).
+ *
+ * @since 0.1.0
+ * @category claims
+ */
+export const claim = (
+  label: string,
+  guide: number,
+  measured: number,
+  unit: Tour.Unit,
+  options?: {
+    readonly check?: Tour.Check | undefined
+    readonly tolerance?: number | undefined
+    /** An absolute allowance (in `unit`) for timer resolution on short real-time durations. */
+    readonly slack?: number | undefined
+  }
+): Tour.Claim => {
+  const check = options?.check ?? "approx"
+  const tolerance = options?.tolerance ?? 0.05
+  const ratio = guide === 0 ? (measured === 0 ? 1 : Infinity) : measured / guide
+  const slack = options?.slack ?? 0
+  const withinSlack = slack > 0 && Math.abs(measured - guide) <= slack
+  const ok = check === "approx"
+    ? Math.abs(ratio - 1) <= tolerance || withinSlack
+    : check === "at-least"
+    ? ratio >= 1 - tolerance
+    : check === "at-most"
+    ? ratio <= 1 + tolerance
+    : true
+  return { label, guide, measured, unit, check, tolerance, ratio, ok, slack }
+}
+
+/**
+ * The guide's percentile (`sorted[int(n * p / 100)]`).
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * (p / 100)))] ?? 0
+}
+
+/**
+ * @since 0.1.0
+ * @category measuring
+ */
+export const mean = (values: ReadonlyArray<number>): number =>
+  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length
+
+/**
+ * @since 0.1.0
+ * @category measuring
+ */
+export const sum = (values: ReadonlyArray<number>): number => values.reduce((a, b) => a + b, 0)
+
+/**
+ * What a step produces; the runner adds its id, title and real time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StepOutput = Omit<Tour.StepResult, "id" | "title" | "section" | "realMs">
+
+/**
+ * One step of the tour.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Step {
+  readonly id: Tour.StepId
+  readonly title: string
+  readonly section: string
+  readonly run: Effect.Effect<StepOutput, unknown, TourEnv | Scope.Scope>
+}
+
+/**
+ * The SQL database the cache's L3 and the pool step use: PostgreSQL when a
+ * URL is configured, else an SQLite file under `.flowtune/`.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const sqlLayer = (
+  databaseUrl: string | undefined
+): { readonly name: string; readonly layer: Layer.Layer<SqlClient.SqlClient, unknown> } =>
+  databaseUrl !== undefined
+    ? { name: "PostgreSQL", layer: PgClient.layer({ url: Redacted.make(databaseUrl) }) }
+    : {
+      name: "SQLite (.flowtune/tour.db)",
+      layer: Layer.unwrapEffect(Effect.sync(() => {
+        mkdirSync(".flowtune", { recursive: true })
+        return SqliteClient.layer({ filename: ".flowtune/tour.db" })
+      }))
+    }
+
+/**
+ * A name unique to this run, for cache namespaces and tables.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const runTag: Effect.Effect<string> = Effect.map(
+  Clock.currentTimeMillis,
+  (now) => `${now.toString(36)}${Math.random().toString(36).slice(2, 6)}`
+)
+
+/**
+ * A simulated model of the guide (see `Model.profiles`) at the tour's scale,
+ * as a primitive named `name`.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const model = (
+  profile: Model.Profile,
+  name: string
+): Effect.Effect<Primitive.Primitive<string, Model.Completion, Model.ModelError>, never, TourEnv> =>
+  // Narrowed to plain-text prompts: a fan-out over `string | Prompt` would ask for their intersection.
+  Effect.map(TourEnv, ({ scale }) => Model.simulated(profile, { scale, name }))
+
+/**
+ * The schema of a model's answer, so the shared cache tiers can store it.
+ *
+ * @since 0.1.0
+ * @category simulation
+ */
+export const Completion: Schema.Schema<Model.Completion> = Schema.Struct({
+  text: Schema.String,
+  usage: Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number }),
+  costUsd: Schema.Number,
+  model: Schema.String
+})

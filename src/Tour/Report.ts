@@ -1,0 +1,339 @@
+/**
+ * The tour's HTML report: one self-contained file (inline CSS and SVG, no
+ * script, no network), with the claims of every step, a Gantt chart of the
+ * spans of each run and a latency chart. Charts are drawn by Apache ECharts'
+ * server-side SVG renderer.
+ *
+ * @since 0.1.0
+ */
+import * as echarts from "echarts"
+import type * as Tour from "../Tour.js"
+import { formatValue } from "./Format.js"
+
+/**
+ * The colour of each kind of bar.
+ *
+ * @since 0.1.0
+ * @category charts
+ */
+export const colors: Record<Tour.BarKind, string> = {
+  run: "#9aa5b1",
+  group: "#b8c4d6",
+  step: "#5470c6",
+  hit: "#3ba272",
+  miss: "#ee6666",
+  io: "#fac858"
+}
+
+const kindOrder: ReadonlyArray<Tour.BarKind> = ["run", "group", "step", "hit", "miss", "io"]
+
+const escape = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+const renderSvg = (width: number, height: number, option: echarts.EChartsCoreOption): string => {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height })
+  try {
+    chart.setOption({ animation: false, ...option })
+    return chart.renderToSVGString()
+  } finally {
+    chart.dispose()
+  }
+}
+
+const seconds = (ms: number) => Number((ms / 1000).toFixed(4))
+
+// A round axis end (1, 1.2, 1.5, 2, 2.5, ... x 10^k) at or above `x`, so the last tick is labelled cleanly.
+const niceCeil = (x: number): number => {
+  const magnitude = 10 ** Math.floor(Math.log10(x))
+  const step = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10].find((m) => m * magnitude >= x) ?? 10
+  return step * magnitude
+}
+
+/**
+ * A Gantt chart of one run: one bar per span, in rows by nesting depth.
+ *
+ * @since 0.1.0
+ * @category charts
+ */
+export const ganttSvg = (timeline: Tour.Timeline, xMaxMs: number): string => {
+  const rows = Math.max(1, timeline.rows)
+  const rowHeight = rows > 40 ? 8 : rows > 15 ? 14 : 22
+  const height = 70 + rows * rowHeight
+  const rowNames = Array.from({ length: rows }, (_, i) => {
+    const first = timeline.bars.find((b) => b.row === i)
+    const name = first?.name ?? ""
+    return name.length > 28 ? `${name.slice(0, 27)}…` : name
+  })
+  const data = timeline.bars.map((b) => ({
+    value: [b.row, seconds(b.startMs), seconds(b.endMs), kindOrder.indexOf(b.kind)],
+    name: b.name
+  }))
+  return renderSvg(900, height, {
+    grid: { left: 190, right: 24, top: 14, bottom: 40 },
+    xAxis: {
+      type: "value",
+      min: 0,
+      max: niceCeil(seconds(Math.max(xMaxMs, 1))),
+      name: "guide seconds",
+      nameLocation: "middle",
+      nameGap: 24,
+      splitLine: { lineStyle: { color: "#eceff3" } }
+    },
+    yAxis: {
+      type: "category",
+      inverse: true,
+      data: rowNames,
+      axisTick: { show: false },
+      axisLabel: { show: rows <= 40, fontSize: 11 }
+    },
+    series: [{
+      type: "custom",
+      encode: { x: [1, 2], y: 0 },
+      data,
+      renderItem: (params: any, api: any) => {
+        const row = api.value(0)
+        const start = api.coord([api.value(1), row])
+        const end = api.coord([api.value(2), row])
+        const height = api.size([0, 1])[1] * 0.7
+        const kind = kindOrder[api.value(3)] ?? "step"
+        const width = Math.max(1.5, end[0] - start[0])
+        const name = timeline.bars[params.dataIndex]?.name ?? ""
+        const showLabel = width > name.length * 6.2 + 8 && height >= 12
+        return {
+          type: "group",
+          children: [
+            {
+              type: "rect",
+              shape: { x: start[0], y: start[1] - height / 2, width, height, r: 2 },
+              style: { fill: colors[kind], stroke: "#ffffff", lineWidth: 0.5 }
+            },
+            ...(showLabel
+              ? [{
+                type: "text",
+                style: {
+                  text: name,
+                  x: start[0] + 4,
+                  y: start[1],
+                  verticalAlign: "middle",
+                  fill: "#ffffff",
+                  font: "11px sans-serif"
+                }
+              }]
+              : [])
+          ]
+        }
+      }
+    }]
+  })
+}
+
+const binEdges = (values: ReadonlyArray<number>, bins: number): Array<number> => {
+  const min = Math.min(...values)
+  const max = Math.max(...values)
+  const width = max > min ? (max - min) / bins : 1
+  return Array.from({ length: bins + 1 }, (_, i) => min + i * width)
+}
+
+/**
+ * The latency chart of a step: a histogram when the runs have many samples,
+ * bars side by side otherwise.
+ *
+ * @since 0.1.0
+ * @category charts
+ */
+export const distributionSvg = (distributions: ReadonlyArray<Tour.Distribution>): string => {
+  const palette = ["#ee6666", "#3ba272", "#5470c6", "#fac858", "#73c0de", "#9a60b4"]
+  const many = distributions.every((d) => d.values.length >= 5)
+  if (many) {
+    const all = distributions.flatMap((d) => d.values)
+    const edges = binEdges(all, 20)
+    const labels = edges.slice(0, -1).map((e) => formatValue(e, "ms"))
+    const series = distributions.map((d, i) => {
+      const counts = Array.from({ length: edges.length - 1 }, () => 0)
+      for (const v of d.values) {
+        const at = edges.findIndex((e, j) => j < edges.length - 1 && v >= e && v < edges[j + 1]!)
+        counts[at === -1 ? counts.length - 1 : at]! += 1
+      }
+      return { type: "bar", name: d.label, data: counts, barGap: "0%", itemStyle: { color: palette[i % 6] } }
+    })
+    return renderSvg(900, 260, {
+      legend: { top: 0 },
+      grid: { left: 50, right: 20, top: 36, bottom: 48 },
+      xAxis: { type: "category", data: labels, name: "latency (guide time)", nameLocation: "middle", nameGap: 30 },
+      yAxis: { type: "value", name: "requests" },
+      series
+    })
+  }
+  const single = distributions.every((d) => d.values.length === 1)
+  if (single) {
+    return renderSvg(900, 60 + distributions.length * 28, {
+      grid: { left: 190, right: 60, top: 10, bottom: 30 },
+      xAxis: { type: "value", name: "guide ms", nameLocation: "middle", nameGap: 22 },
+      yAxis: { type: "category", inverse: true, data: distributions.map((d) => d.label) },
+      series: [{
+        type: "bar",
+        data: distributions.map((d, i) => ({ value: d.values[0] ?? 0, itemStyle: { color: palette[i % 6] } })),
+        label: { show: true, position: "right", formatter: (p: any) => formatValue(p.value, "ms") }
+      }]
+    })
+  }
+  const length = Math.max(...distributions.map((d) => d.values.length))
+  return renderSvg(900, 260, {
+    legend: { top: 0 },
+    grid: { left: 60, right: 20, top: 36, bottom: 30 },
+    xAxis: {
+      type: "category",
+      data: Array.from({ length }, (_, i) => distributions.find((d) => d.categories)?.categories?.[i] ?? `run ${i + 1}`)
+    },
+    yAxis: { type: "value", name: "guide ms" },
+    series: distributions.map((d, i) => ({
+      type: "bar",
+      name: d.label,
+      data: [...d.values],
+      itemStyle: { color: palette[i % 6] }
+    }))
+  })
+}
+
+/**
+ * The summary chart: measured / guide for every checked claim (1 = the guide
+ * exactly).
+ *
+ * @since 0.1.0
+ * @category charts
+ */
+export const summarySvg = (result: Tour.TourResult): string => {
+  const claims = result.steps.flatMap((s) =>
+    s.claims.filter((c) => c.check === "approx" && Number.isFinite(c.ratio)).map((c) => ({ step: s, claim: c }))
+  )
+  return renderSvg(900, 60 + claims.length * 14, {
+    grid: { left: 330, right: 60, top: 10, bottom: 30 },
+    xAxis: { type: "value", min: 0.8, max: 1.2, name: "measured / guide", nameLocation: "middle", nameGap: 22 },
+    yAxis: {
+      type: "category",
+      inverse: true,
+      axisLabel: { fontSize: 10 },
+      data: claims.map(({ claim, step }) => `${step.title.split(". ")[1] ?? step.title}: ${claim.label}`)
+    },
+    series: [{
+      type: "bar",
+      barMaxWidth: 10,
+      data: claims.map(({ claim }) => ({
+        value: Math.max(0.8, Math.min(1.2, claim.ratio)),
+        itemStyle: { color: claim.ok ? "#3ba272" : "#ee6666" }
+      })),
+      markLine: { silent: true, symbol: "none", data: [{ xAxis: 1 }], lineStyle: { color: "#333" } }
+    }]
+  })
+}
+
+const claimsTable = (claims: ReadonlyArray<Tour.Claim>): string => {
+  const rows = claims.map((c) => {
+    const verdict = c.check === "info"
+      ? "info"
+      : c.ok
+      ? c.check === "approx"
+        ? Math.abs(c.ratio - 1) <= c.tolerance
+          ? `yes (±${Math.round(c.tolerance * 100)}%)`
+          : `yes (±${formatValue(c.slack, c.unit)} timer)`
+        : `yes (${c.check})`
+      : `no (${c.check})`
+    const ratio = Number.isFinite(c.ratio) ? c.ratio.toFixed(3) : "∞"
+    return `<tr class="${c.check === "info" ? "info" : c.ok ? "ok" : "bad"}"><td>${escape(c.label)}</td><td>${
+      escape(formatValue(c.guide, c.unit))
+    }</td><td>${escape(formatValue(c.measured, c.unit))}</td><td>${ratio}</td><td>${verdict}</td></tr>`
+  })
+  return `<table class="claims"><thead><tr><th>claim</th><th>guide</th><th>measured</th><th>ratio</th><th>within?</th></tr></thead><tbody>${
+    rows.join("")
+  }</tbody></table>`
+}
+
+const legend = kindOrder.map((k) =>
+  `<span class="key"><i style="background:${colors[k]}"></i>${
+    {
+      run: "run",
+      group: "composite (sequence, parallel, ...)",
+      step: "step",
+      hit: "cache hit",
+      miss: "cache miss (computed)",
+      io: "I/O (SQL, Redis, batch call)"
+    }[k]
+  }</span>`
+).join("")
+
+const stepSection = (step: Tour.StepResult): string => {
+  const xMax = Math.max(1, ...step.timelines.map((t) => t.durationMs))
+  const gantts = step.timelines.map((t) =>
+    `<figure class="chart gantt" data-kind="gantt" data-bars="${t.bars.length}" data-label="${escape(t.label)}">
+<figcaption>${escape(t.label)} — ${escape(formatValue(t.durationMs, "ms"))}, ${t.bars.length} spans</figcaption>
+${ganttSvg(t, xMax)}</figure>`
+  ).join("\n")
+  const distribution = step.distributions.length === 0 ?
+    "" :
+    `<figure class="chart distribution" data-kind="distribution">
+<figcaption>latency</figcaption>
+${distributionSvg(step.distributions)}</figure>`
+  const notes = step.notes.length === 0
+    ? ""
+    : `<ul class="notes">${step.notes.map((n) => `<li><code>${escape(n)}</code></li>`).join("")}</ul>`
+  return `<section class="step" id="step-${step.id}" data-step="${step.id}">
+<h2>${escape(step.title)} <small>${escape(step.section)}</small></h2>
+<p class="headline">${escape(step.headline)}</p>
+${claimsTable(step.claims)}
+${notes}
+<div class="legend">${legend}</div>
+${gantts}
+${distribution}
+</section>`
+}
+
+const css = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:0;background:#f7f8fa}
+main{max-width:960px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:8px 0}h2{font-size:19px;margin:0 0 6px}h2 small{font-weight:400;color:#6b7280;font-size:13px;margin-left:8px}
+section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:16px 18px;margin:18px 0}
+.headline{font-weight:600;margin:4px 0 10px}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
+th,td{text-align:right;padding:3px 8px;border-bottom:1px solid #eef0f3}th:first-child,td:first-child{text-align:left}
+tr.ok td:last-child{color:#15803d}tr.bad td:last-child{color:#b91c1c;font-weight:600}tr.info td{color:#6b7280}
+figure{margin:10px 0}figcaption{font-size:12px;color:#4b5563;margin-bottom:2px}
+.legend{font-size:12px;color:#4b5563;margin-top:8px}.key{margin-right:14px}.key i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.notes{font-size:12px;margin:6px 0;padding-left:18px}.notes code{white-space:pre-wrap}
+.meta{color:#6b7280;font-size:13px}
+`
+
+/**
+ * The report as one HTML document.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const render = (result: Tour.TourResult): string => {
+  const checked = result.steps.flatMap((s) => s.claims.filter((c) => c.check !== "info"))
+  const held = checked.filter((c) => c.ok).length
+  const summaryRows = result.steps.map((s) => {
+    const c = s.claims.filter((c) => c.check !== "info")
+    return `<tr><td><a href="#step-${s.id}">${escape(s.title)}</a></td><td style="text-align:left">${
+      escape(s.headline)
+    }</td><td>${c.filter((x) => x.ok).length}/${c.length}</td></tr>`
+  }).join("")
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>flowtune tour — ${escape(new Date(result.startedAt).toISOString())}</title>
+<style>${css}</style></head>
+<body><main>
+<h1>flowtune: the performance-tuning guide, measured</h1>
+<p class="meta">${held} of ${checked.length} checked claims held · scale ${result.scale} (1 guide second = ${
+    (result.scale * 1000).toFixed(0)
+  } ms of real time) · ${(result.realMs / 1000).toFixed(1)} s · ${
+    escape(new Date(result.startedAt).toISOString())
+  }. All durations are in guide time (real time divided by the scale).</p>
+<section id="summary"><h2>Summary</h2>
+<table><thead><tr><th>step</th><th style="text-align:left">result</th><th>claims held</th></tr></thead><tbody>${summaryRows}</tbody></table>
+<figure class="chart summary" data-kind="summary"><figcaption>measured / guide, per claim (1 = the guide's figure)</figcaption>
+${summarySvg(result)}</figure>
+</section>
+${result.steps.map(stepSection).join("\n")}
+</main></body></html>
+`
+}
