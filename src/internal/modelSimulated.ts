@@ -189,7 +189,7 @@ export const params = (
         if (failure !== undefined) return yield* fail(failure, "generateText")
         const latency = yield* drawLatency
         const { text, usage } = answer(providerOptions.prompt)
-        yield* Effect.sleep(Duration.millis(latency))
+        yield* Effect.sleep(Duration.millis(Math.round(latency)))
         const parts: Array<Response.PartEncoded> = [metadataPart(), { type: "text", text }, finishPart(usage)]
         return parts
       }),
@@ -207,10 +207,13 @@ export const params = (
           ? (count > 1 ? (latency - first) / (count - 1) : 0)
           : (1000 / profile.tokensPerSecond) * scale
         const id = "text-0"
+        // Tokens are paced against whole-millisecond deadlines from the start, so
+        // fractional gaps neither drift nor reach the clock as fractional nanos.
+        const due = (i: number) => Math.round(first + i * gap)
         const deltas = EffectStream.fromIterable(words.map((word, i) => ({ word, i }))).pipe(
           EffectStream.mapEffect(({ i, word }) =>
             Effect.as(
-              Effect.sleep(Duration.millis(i === 0 ? first : gap)),
+              Effect.sleep(Duration.millis(i === 0 ? due(0) : due(i) - due(i - 1))),
               { type: "text-delta", id, delta: word } as Response.StreamPartEncoded
             )
           )
