@@ -37,6 +37,15 @@ const lcParallel = RunnableParallel.from(Object.fromEntries(lambdas.map((l, i) =
 
 const untraced = <A, E>(effect: Effect.Effect<A, E>) => Effect.withTracerEnabled(effect, false)
 
+// Inside a running workflow the fan-out does not pay `runPromise` (entering the
+// Effect runtime from a Promise, ~8x a Promise.all on its own): run it 100
+// times in one program and report the cost per fan-out.
+const INNER = 100
+const inWorkflow = <A, E>(effect: Effect.Effect<A, E>) => ({
+  ops: INNER,
+  run: () => Effect.runPromise(untraced(Effect.repeatN(effect, INNER - 1)))
+})
+
 const suite: Suite = {
   name: "primitive",
   description: "Sequence of 10 and fan-out of 10 trivial steps: flowtune vs async/await, Effect, LangChain.js",
@@ -59,6 +68,8 @@ const suite: Suite = {
       { name: "fan.effect-all", run: () => Effect.runPromise(untraced(plainAll(0))) },
       { name: "fan.flowtune", run: () => Effect.runPromise(untraced(fanOut.run(0))) },
       { name: "fan.flowtune.traced", run: () => Effect.runPromise(fanOut.run(0)) },
+      { name: "fan.effect-all.in-workflow", ...inWorkflow(plainAll(0)) },
+      { name: "fan.flowtune.in-workflow", ...inWorkflow(fanOut.run(0)) },
       { name: "fan.langchain", run: () => lcParallel.invoke(0) }
     ], settings(options))
     return {
@@ -73,7 +84,9 @@ const suite: Suite = {
         ["fan.flowtune.traced", "fan.promise-all"],
         ["fan.effect-all", "fan.promise-all"],
         ["fan.langchain", "fan.promise-all"],
-        ["fan.flowtune", "fan.effect-all"]
+        ["fan.flowtune", "fan.effect-all"],
+        ["fan.flowtune.in-workflow", "fan.promise-all"],
+        ["fan.flowtune.in-workflow", "fan.effect-all.in-workflow"]
       ]),
       notes: [
         "Targets: seq.flowtune/seq.effect <= 1.5; fan.flowtune/fan.promise-all <= 20 (siblings still interrupted on failure)."

@@ -152,6 +152,20 @@ interface RunState {
   failed: Cause.Cause<unknown> | undefined
 }
 
+const makeRunState = (start: number): RunState => ({
+  start,
+  first: 0,
+  last: 0,
+  chunks: 0,
+  elements: 0,
+  gapCount: 0,
+  gapSum: 0,
+  gapMax: 0,
+  gaps: [],
+  completed: false,
+  failed: undefined
+})
+
 const observe = (state: RunState, now: number, size: number) => {
   if (state.chunks === 0) {
     state.first = now
@@ -259,21 +273,8 @@ const instrument = <In, A, E, R>(
   const attributes = spanAttributes(kind)
   const measured = (input: In, clock: Clock.Clock, span: Option.Option<Tracer.Span>) =>
     EffectStream.unwrapScoped(Effect.gen(function*() {
-      const state: RunState = {
-        start: clock.unsafeCurrentTimeMillis(),
-        first: 0,
-        last: 0,
-        chunks: 0,
-        elements: 0,
-        gapCount: 0,
-        gapSum: 0,
-        gapMax: 0,
-        gaps: [],
-        completed: false,
-        failed: undefined
-      }
-      // Checkpoints only where they land somewhere: without a span or a run
-      // context, `WorkflowContext.checkpoint` costs an exception per call.
+      const state = makeRunState(clock.unsafeCurrentTimeMillis())
+      // Checkpoints only where they land somewhere (a span or a run context).
       const marks = Option.isSome(span) || Option.isSome(yield* Effect.serviceOption(WorkflowContext.WorkflowContext))
       yield* Effect.addFinalizer((exit) =>
         finish(name, state, clock.unsafeCurrentTimeMillis(), exit, span, tagged, marks)
@@ -709,19 +710,7 @@ export const timed = dual<
 export const measure = <A, E, R>(stream: EffectStream.Stream<A, E, R>): Effect.Effect<FlowStream.Timed<A>, E, R> =>
   Effect.clockWith((clock) =>
     Effect.suspend(() => {
-      const state: RunState = {
-        start: clock.unsafeCurrentTimeMillis(),
-        first: 0,
-        last: 0,
-        chunks: 0,
-        elements: 0,
-        gapCount: 0,
-        gapSum: 0,
-        gapMax: 0,
-        gaps: [],
-        completed: false,
-        failed: undefined
-      }
+      const state = makeRunState(clock.unsafeCurrentTimeMillis())
       const items: Array<A> = []
       return Effect.map(
         EffectStream.runForEachChunk(stream, (chunk) =>
