@@ -463,29 +463,34 @@ const lookupRemotes = (
       if (i >= runtime.remotes.length) return Effect.succeed(undefined)
       return Effect.flatMap(remoteGet(runtime, state, config, i, key, now), (found) => {
         if (found === undefined) return loop(i + 1)
-        countHit(state, config, tierIndex(runtime, i), found.computeMs)
+        const hitTier = tierIndex(runtime, i)
         return Effect.as(
-          Effect.zipRight(
-            writeTiers(
-              runtime,
-              state,
-              config,
-              key,
-              found.value,
-              found.expiresAt,
-              found.computeMs,
-              now,
-              i,
-              found.payload
-            ),
-            checkpoint(`cache.l${tierIndex(runtime, i) + 1}.hit`, state, runtime.names[tierIndex(runtime, i)]!)
-          ),
+          remoteHit(runtime, state, config, key, found, now, i, `cache.l${hitTier + 1}.hit`, runtime.names[hitTier]!),
           found
         )
       })
     }
     return loop(0)
   })
+}
+
+/** A value found in remote tier `remote`: count the hit, backfill the tiers above it, mark the timeline. */
+const remoteHit = (
+  runtime: Runtime,
+  state: StoreState,
+  config: Config,
+  key: string,
+  found: Found,
+  now: number,
+  remote: number,
+  mark: string,
+  tier: string
+): Effect.Effect<void> => {
+  countHit(state, config, tierIndex(runtime, remote), found.computeMs)
+  return Effect.zipRight(
+    writeTiers(runtime, state, config, key, found.value, found.expiresAt, found.computeMs, now, remote, found.payload),
+    checkpoint(mark, state, tier)
+  )
 }
 
 const checkpoint = (name: string, state: StoreState, tier?: string): Effect.Effect<void> =>
@@ -571,23 +576,8 @@ const withLease = <A, E, R>(
     )
   })
   const takeOver = (found: Found, now: number): Effect.Effect<A> => {
-    countHit(state, config, tierIndex(runtime, remote), found.computeMs)
     return Effect.as(
-      Effect.zipRight(
-        writeTiers(
-          runtime,
-          state,
-          config,
-          key,
-          found.value,
-          found.expiresAt,
-          found.computeMs,
-          now,
-          remote,
-          found.payload
-        ),
-        checkpoint("cache.lease.wait", state, tier.name)
-      ),
+      remoteHit(runtime, state, config, key, found, now, remote, "cache.lease.wait", tier.name),
       found.value as A
     )
   }
