@@ -6,9 +6,9 @@
  *   npx tsx examples/advisor-findings.ts
  */
 import * as Effect from "effect/Effect"
-import * as Advisor from "../src/Advisor.js"
-import * as Metrics from "../src/Metrics.js"
-import * as Primitive from "../src/Primitive.js"
+import * as Advisor from "flowtune/Advisor"
+import * as Metrics from "flowtune/Metrics"
+import * as Primitive from "flowtune/Primitive"
 
 // A model-like call: GenAI attributes on its span, optionally streamed.
 const model = (name: string, millis: number, ttftMillis?: number) =>

@@ -6,9 +6,9 @@
  *   npx tsx examples/metrics-benchmark.ts
  */
 import * as Effect from "effect/Effect"
-import * as Benchmark from "../src/Benchmark.js"
-import * as Metrics from "../src/Metrics.js"
-import * as Primitive from "../src/Primitive.js"
+import * as Benchmark from "flowtune/Benchmark"
+import * as Metrics from "flowtune/Metrics"
+import * as Primitive from "flowtune/Primitive"
 
 // A model-like call whose latency depends on the prompt.
 const call = (name: string) =>

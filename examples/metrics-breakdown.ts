@@ -5,9 +5,9 @@
  *   npx tsx examples/metrics-breakdown.ts
  */
 import * as Effect from "effect/Effect"
-import * as Metrics from "../src/Metrics.js"
-import * as Primitive from "../src/Primitive.js"
-import * as WorkflowContext from "../src/WorkflowContext.js"
+import * as Metrics from "flowtune/Metrics"
+import * as Primitive from "flowtune/Primitive"
+import * as WorkflowContext from "flowtune/WorkflowContext"
 
 const processInput = Primitive.make(
   "input_processing",

@@ -9,8 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as EffectStream from "effect/Stream"
-import * as Model from "../src/Model.js"
-import * as Primitive from "../src/Primitive.js"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 import * as OpenAiServer from "../test/support/openAiServer.js"
 
 const answer = Model.generate({ system: "Answer in one sentence.", timeout: "30 seconds" })

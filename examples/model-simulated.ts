@@ -5,8 +5,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as EffectStream from "effect/Stream"
-import * as Model from "../src/Model.js"
-import * as Primitive from "../src/Primitive.js"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 
 const scale = 0.1
 const fast = Model.simulated(Model.profiles.fast, { scale })

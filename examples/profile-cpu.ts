@@ -6,8 +6,8 @@
  *   npx tsx examples/profile-cpu.ts
  */
 import * as Effect from "effect/Effect"
-import * as Primitive from "../src/Primitive.js"
-import * as Profile from "../src/Profile.js"
+import * as Primitive from "flowtune/Primitive"
+import * as Profile from "flowtune/Profile"
 
 // Deliberately CPU-heavy prompt building: the kind of hidden cost a profile finds.
 function buildPrompt(doc: string): string {

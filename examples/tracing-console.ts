@@ -5,8 +5,8 @@
  *   npx tsx examples/tracing-console.ts
  */
 import * as Effect from "effect/Effect"
-import * as Primitive from "../src/Primitive.js"
-import * as Tracing from "../src/Tracing.js"
+import * as Primitive from "flowtune/Primitive"
+import * as Tracing from "flowtune/Tracing"
 
 const workflow = Primitive.sequence(
   Primitive.fromFunction("parse", (q: string) => q.trim()),

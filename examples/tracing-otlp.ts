@@ -8,11 +8,11 @@
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npx tsx examples/tracing-otlp.ts
  */
 import * as Effect from "effect/Effect"
+import * as Metrics from "flowtune/Metrics"
+import * as Primitive from "flowtune/Primitive"
+import * as Tracing from "flowtune/Tracing"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import * as Metrics from "../src/Metrics.js"
-import * as Primitive from "../src/Primitive.js"
-import * as Tracing from "../src/Tracing.js"
 
 const retrieve = Metrics.instrument(
   Primitive.make("retrieve", (q: string) => Effect.as(Effect.sleep("30 millis"), [`doc about ${q}`]))
