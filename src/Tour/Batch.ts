@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Batch from "../Batch.js"
 import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
-import { claim, mean, sleepGuide, type Step, timed, TourEnv, traced } from "./Common.js"
+import { claim, mean, sleepGuide, type Step, timed, timerSlackMs, TourEnv, traced } from "./Common.js"
 
 const items = Array.from({ length: 100 }, (_, i) => `item ${i}`)
 
@@ -57,13 +57,16 @@ export const step: Step = {
     )
     calls = 0
     const [, chunkedMs] = yield* timed(Primitive.run(list, items))
+    // Ten backend calls one after another, each behind its window: twenty real
+    // timers whose lateness (a few ms each) the scale magnifies.
+    const chainSlack = (20 * (yield* timerSlackMs)) / 1000
     const claims: Array<Tour.Claim> = [
       claim("100 items, one call each", 50, before.ms / 1000, "s"),
-      claim("100 items, batches of 10", 5, after.ms / 1000, "s"),
+      claim("100 items, batches of 10", 5, after.ms / 1000, "s", { slack: chainSlack }),
       claim("speedup", 10, before.ms / after.ms, "x"),
       claim("API calls without batching", 100, callsBefore, "count"),
       claim("API calls with batching", 10, callsAfter, "count"),
-      claim("list form (Batch.chunked), batches of 10", 5, chunkedMs / 1000, "s")
+      claim("list form (Batch.chunked), batches of 10", 5, chunkedMs / 1000, "s", { slack: chainSlack })
     ]
     return {
       headline: `${(before.ms / 1000).toFixed(1)} s -> ${(after.ms / 1000).toFixed(1)} s for 100 items (${

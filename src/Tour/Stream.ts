@@ -15,7 +15,7 @@ import * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
 import type * as Tour from "../Tour.js"
-import { claim, model, type Step, TourEnv, traced } from "./Common.js"
+import { claim, model, type Step, timerSlackMs, TourEnv, traced } from "./Common.js"
 
 const answer = ("Quantum computers use qubits , which can hold superpositions of 0 and 1 , and entanglement " +
   "to explore many states at once .").split(" ")
@@ -65,11 +65,16 @@ export const step: Step = {
     )
     const ttft = streamed.value.ttftMs / scale
     const total = streamed.value.totalMs / scale
+    // The first token is one real timer plus the stream's own setup (about 1 ms,
+    // see BENCHMARKS.md) away: a large part of 0.3 s at scale 0.1.
+    const slack = 2 * (yield* timerSlackMs)
     const claims: Array<Tour.Claim> = [
       claim("wait for the whole answer", 2.5, blocking.ms / 1000, "s"),
-      claim("streaming: first token", 0.3, ttft / 1000, "s"),
+      claim("streaming: first token", 0.3, ttft / 1000, "s", { slack: slack / 1000 }),
       claim("streaming: complete", 2.5, total / 1000, "s"),
-      claim("perceived latency reduced", 8.3, blocking.ms / ttft, "x")
+      claim("perceived latency reduced", 8.3, blocking.ms / ttft, "x", {
+        slack: 8.3 - 2500 / (300 + slack)
+      })
     ]
     return {
       headline: `first words after ${(ttft / 1000).toFixed(2)} s instead of ${(blocking.ms / 1000).toFixed(2)} s (${
