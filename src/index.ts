@@ -19,34 +19,6 @@ export * as Primitive from "./Primitive.js"
 export * as WorkflowContext from "./WorkflowContext.js"
 
 /**
- * Routing inputs to primitives: selectors, the guide's complexity scorer, per-route cost and latency.
- *
- * @since 0.1.0
- */
-export * as Router from "./Router.js"
-
-/**
- * Language-model calls as primitives: OpenAI-compatible and simulated layers, prices, GenAI telemetry.
- *
- * @since 0.1.0
- */
-export * as Model from "./Model.js"
-
-/**
- * Pooled SQL queries as primitives: a PostgreSQL pool and SQLite.
- *
- * @since 0.1.0
- */
-export * as Database from "./Database.js"
-
-/**
- * Request batching: concurrent per-item calls coalesced into batched backend calls (max size + time window).
- *
- * @since 0.1.0
- */
-export * as Batch from "./Batch.js"
-
-/**
  * Run breakdowns, metrics tagged by primitive, and a snapshot of every flowtune metric.
  *
  * @since 0.1.0
@@ -68,6 +40,13 @@ export * as Benchmark from "./Benchmark.js"
 export * as Advisor from "./Advisor.js"
 
 /**
+ * CPU profiles of a run, written as .cpuprofile files, with a top-functions summary.
+ *
+ * @since 0.1.0
+ */
+export * as Profile from "./Profile.js"
+
+/**
  * Span recording and OpenTelemetry export: OTLP, console, in-memory.
  *
  * @since 0.1.0
@@ -75,11 +54,19 @@ export * as Advisor from "./Advisor.js"
 export * as Tracing from "./Tracing.js"
 
 /**
- * CPU profiles of a run, written as .cpuprofile files, with a top-functions summary.
+ * Caching a primitive: LRU + TTL memory tier, Redis and SQL tiers with backfill, key normalization, single-flight.
+ * The Redis and SQL tiers are imported from `flowtune/Cache/Redis` and `flowtune/Cache/Sql`.
  *
  * @since 0.1.0
  */
-export * as Profile from "./Profile.js"
+export * as Cache from "./Cache.js"
+
+/**
+ * Routing inputs to primitives: selectors, the guide's complexity scorer, per-route cost and latency.
+ *
+ * @since 0.1.0
+ */
+export * as Router from "./Router.js"
 
 /**
  * Streaming primitives: time to first token, collecting, cached replay, shared upstreams, cancellation.
@@ -89,9 +76,22 @@ export * as Profile from "./Profile.js"
 export * as Stream from "./Stream.js"
 
 /**
- * Caching a primitive: LRU + TTL memory tier, Redis and SQL tiers with backfill, key normalization, single-flight.
- * The Redis and SQL tiers are imported from `flowtune/Cache/Redis` and `flowtune/Cache/Sql`.
+ * Request batching: concurrent per-item calls coalesced into batched backend calls (max size + time window).
  *
  * @since 0.1.0
  */
-export * as Cache from "./Cache.js"
+export * as Batch from "./Batch.js"
+
+/**
+ * Language-model calls as primitives: OpenAI-compatible and simulated layers, prices, GenAI telemetry.
+ *
+ * @since 0.1.0
+ */
+export * as Model from "./Model.js"
+
+/**
+ * Pooled SQL queries as primitives: a PostgreSQL pool and SQLite.
+ *
+ * @since 0.1.0
+ */
+export * as Database from "./Database.js"
