@@ -87,6 +87,7 @@ export type BatchError = BatchSizeMismatch | BatchClosed
  * @since 0.1.0
  * @category symbols
  */
+// `any`: the same registered symbol as the implementation's, re-declared as this module's unique symbol type.
 export const ItemResultTypeId: unique symbol = internal.ItemResultTypeId as any
 
 /**

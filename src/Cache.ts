@@ -59,6 +59,7 @@ import type * as Primitive from "./Primitive.js"
  * @since 0.1.0
  * @category symbols
  */
+// `any`: the same registered symbol as the implementation's, re-declared as this module's unique symbol type.
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**
@@ -202,7 +203,7 @@ export const layer: <const T extends ReadonlyArray<Effect.Effect<Tier, any, any>
   CacheTiers,
   Effect.Effect.Error<T[number]>,
   Exclude<Effect.Effect.Context<T[number]>, Scope.Scope>
-> = internal.layer as any
+> = internal.layer as any // `any`: the overloads are checked at call sites; the implementation is untyped
 
 /**
  * Memory only: an LRU with TTL per cached primitive.
@@ -287,7 +288,7 @@ export const wrap: {
     self: Primitive.Primitive<In, Out, E, R>,
     options?: WrapOptions<NoInfer<In>, NoInfer<Out>, I>
   ): Cached<In, Out, E, R>
-} = internal.wrap as any
+} = internal.wrap as any // `any`: the overloads are checked at call sites; the implementation is untyped
 
 /**
  * A snapshot of one cached primitive's (or store's) counters since the layer

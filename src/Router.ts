@@ -55,6 +55,7 @@ import type * as Primitive from "./Primitive.js"
  * @since 0.1.0
  * @category symbols
  */
+// `any`: the same registered symbol as the implementation's, re-declared as this module's unique symbol type.
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**
@@ -330,7 +331,7 @@ export const make: <
   const D extends RouteKey<R> | undefined = undefined
 >(
   options: MakeOptions<R, E, Ctx, D>
-) => Router<R, E | (undefined extends D ? RouteNotFound : never), Ctx> = internal.make as any
+) => Router<R, E | (undefined extends D ? RouteNotFound : never), Ctx> = internal.make as any // `any`: the overloads are checked at call sites; the implementation is untyped
 
 /**
  * Per-route figures of a `Stats` snapshot.

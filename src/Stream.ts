@@ -50,6 +50,7 @@ import type * as WorkflowContext from "./WorkflowContext.js"
  * @since 0.1.0
  * @category symbols
  */
+// `any`: the same registered symbol as the implementation's, re-declared as this module's unique symbol type.
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**

@@ -12,6 +12,9 @@ afterAll(env.cleanup)
 
 let namespaces = 0
 
+// Real time on purpose: the lease is a Redis key with a server-side expiry (PX) and
+// waiters poll the real server, which the TestClock cannot drive. Every wait is
+// bounded (hundreds of milliseconds) and the suite takes under 2 s.
 describe("Cache single-flight across processes (Redis lease)", () => {
   it.live("2 runtimes on separate Redis connections, 2 x 100 concurrent identical calls -> 1 upstream call", () =>
     Effect.gen(function*() {

@@ -90,6 +90,7 @@ export const ganttSvg = (timeline: Tour.Timeline, xMaxMs: number): string => {
       type: "custom",
       encode: { x: [1, 2], y: 0 },
       data,
+      // `any`: echarts types these callbacks loosely per series kind; only `api.value`/`api.coord` are used.
       renderItem: (params: any, api: any) => {
         const row = api.value(0)
         const start = api.coord([api.value(1), row])
@@ -173,7 +174,7 @@ export const distributionSvg = (distributions: ReadonlyArray<Tour.Distribution>)
       series: [{
         type: "bar",
         data: distributions.map((d, i) => ({ value: d.values[0] ?? 0, itemStyle: { color: palette[i % 6] } })),
-        label: { show: true, position: "right", formatter: (p: any) => formatValue(p.value, "ms") }
+        label: { show: true, position: "right", formatter: (p: { value: number }) => formatValue(p.value, "ms") }
       }]
     })
   }

@@ -713,6 +713,7 @@ const getOrCompute = <A, E, R, In>(
 // wrap
 // -----------------------------------------------------------------------------
 
+// `any`: a cached primitive of any input type keeps its key function here.
 interface CachedInfo {
   readonly namespace: string
   readonly version: string
@@ -720,6 +721,7 @@ interface CachedInfo {
   readonly config: Config
 }
 
+// `any`: the info lives under a symbol the public type does not declare.
 const infoOf = (cached: Cache.Cached<any, any, any, any>): CachedInfo => (cached as any)[TypeId]
 
 /** @internal */
@@ -779,7 +781,7 @@ export const wrap = dual(
           : lookup(fiber as Fiber.RuntimeFiber<unknown, unknown>, input)
       )
     // A cached primitive is a wrapper (kind "cache", one child), not a step.
-    Object.assign(cached, { kind: "cache", children: [self], run })
+    Object.assign(cached, { kind: "cache", children: [self], run }) // `any`: see `infoOf`.
     ;(cached as any)[TypeId] = {
       namespace: config.namespace,
       version: config.version,
