@@ -781,8 +781,8 @@ export const wrap = dual(
           : lookup(fiber as Fiber.RuntimeFiber<unknown, unknown>, input)
       )
     // A cached primitive is a wrapper (kind "cache", one child), not a step.
-    Object.assign(cached, { kind: "cache", children: [self], run }) // `any`: see `infoOf`.
-    ;(cached as any)[TypeId] = {
+    Object.assign(cached, { kind: "cache", children: [self], run })
+    ;(cached as any)[TypeId] = { // `any`: see `infoOf`
       namespace: config.namespace,
       version: config.version,
       key: keyOf,
