@@ -175,7 +175,11 @@ type Last<Steps extends ReadonlyArray<unknown>> = Steps extends readonly [...inf
  * @category errors
  */
 export class InvalidPrimitive extends Data.TaggedError("InvalidPrimitive")<{
+  /** What was being built: a primitive's name, or a constructor such as `"Database.layerPg"`. */
   readonly primitive: string
+  /** The offending option, when one option is out of range. */
+  readonly option?: string | undefined
+  /** What is wrong, with the value received and the range allowed. */
   readonly reason: string
 }> {
   override get message() {

@@ -13,6 +13,7 @@ import * as EffectStream from "effect/Stream"
 import * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
+import * as CostLedger from "./costLedger.js"
 import * as modelContext from "./modelContext.js"
 import * as modelSimulated from "./modelSimulated.js"
 
@@ -147,6 +148,11 @@ const recordSuccess = (
 ) => {
   const tag = tags(primitive, completion.model)
   return Effect.all([
+    CostLedger.charge({
+      costUsd: completion.costUsd,
+      inputTokens: completion.usage.inputTokens,
+      outputTokens: completion.usage.outputTokens
+    }),
     Metric.increment(Metric.tagged(tag(metrics.calls), "outcome", "success") as typeof metrics.calls),
     Metric.incrementBy(tag(metrics.inputTokens), completion.usage.inputTokens),
     Metric.incrementBy(tag(metrics.outputTokens), completion.usage.outputTokens),
