@@ -40,6 +40,48 @@ export type Latency =
   | Duration.DurationInput
   | { readonly _tag: "Uniform"; readonly min: Duration.DurationInput; readonly max: Duration.DurationInput }
   | { readonly _tag: "Normal"; readonly mean: Duration.DurationInput; readonly stddev: Duration.DurationInput }
+  | LogNormal
+  | Mixture
+
+/**
+ * A heavy-tailed latency: lognormal with the given median (p50) and the ratio
+ * of its 99th percentile to its median (`p99OverP50: 10` makes p99 ten times
+ * p50).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogNormal {
+  readonly _tag: "LogNormal"
+  readonly median: Duration.DurationInput
+  readonly p99OverP50: number
+}
+
+/**
+ * Several latency distributions, one drawn per call with probability
+ * `weight` (weights are normalized): e.g. a fast lognormal body plus 2% of
+ * stalls, the shape "The Tail at Scale" describes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Mixture {
+  readonly _tag: "Mixture"
+  readonly components: ReadonlyArray<{ readonly weight: number; readonly latency: Latency }>
+}
+
+/**
+ * A hidden capacity: past `concurrency` calls in flight, a call is answered
+ * at once with HTTP 429 and a `retry-after` (a `Model.RateLimited`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Capacity {
+  readonly concurrency: number
+  /** The `retry-after` of the 429. Default: 1 second. */
+  readonly retryAfter?: Duration.DurationInput | undefined
+}
 
 /**
  * An injected failure: what the provider would have done.
@@ -104,6 +146,8 @@ export interface Options {
   readonly seed?: number | undefined
   /** Replaces the profile's failure injection. */
   readonly failures?: Failures | undefined
+  /** A capacity the callers are not told about (see `Capacity`; counts `generateText` calls). Default: unlimited. */
+  readonly capacity?: Capacity | undefined
 }
 
 /**

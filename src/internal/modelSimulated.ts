@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as EffectStream from "effect/Stream"
 import type * as Simulated from "../Model/Simulated.js"
+import * as options_ from "./options.js"
 
 /** @internal */
 export const profiles = {
@@ -55,7 +56,11 @@ const isDistribution = (
   latency: Simulated.Latency
 ): latency is Extract<Simulated.Latency, { readonly _tag: string }> =>
   typeof latency === "object" && latency !== null && "_tag" in latency &&
-  (latency._tag === "Uniform" || latency._tag === "Normal")
+  (latency._tag === "Uniform" || latency._tag === "Normal" || latency._tag === "LogNormal" ||
+    latency._tag === "Mixture")
+
+/** z of the 99th percentile of the standard normal: a lognormal's sigma is ln(p99/p50) / z99. */
+const z99 = 2.3263478740408408
 
 const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
@@ -77,27 +82,77 @@ export const params = (
   // One generator per service: a seeded run draws the same latencies and
   // failures in the same order every time.
   const random = Random.make(options?.seed ?? 42)
+  const owner = `Model.simulated(${profile.name})`
   const failures = options?.failures ?? profile.failures
   const respond = profile.respond ?? ((prompt: string) => `${profile.name}: ${prompt}`)
 
-  const drawLatency: Effect.Effect<number> = (() => {
-    const latency = profile.latency
+  const normal = Effect.map(
+    Effect.zip(random.next, random.next),
+    ([u1, u2]) => Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2)
+  )
+
+  const drawFrom = (latency: Simulated.Latency): Effect.Effect<number> => {
     if (!isDistribution(latency)) {
       const fixed = millis(latency) * scale
       return Effect.succeed(fixed)
     }
-    if (latency._tag === "Uniform") {
-      const min = millis(latency.min)
-      const max = millis(latency.max)
-      return Effect.map(random.next, (u) => Math.round((min + u * (max - min)) * scale))
+    switch (latency._tag) {
+      case "Uniform": {
+        const min = millis(latency.min)
+        const max = millis(latency.max)
+        return Effect.map(random.next, (u) => Math.round((min + u * (max - min)) * scale))
+      }
+      case "Normal": {
+        const mean = millis(latency.mean)
+        const stddev = millis(latency.stddev)
+        return Effect.map(normal, (z) => Math.round(Math.max(0, mean + z * stddev) * scale))
+      }
+      case "LogNormal": {
+        const median = options_.duration(owner, "latency.median", latency.median)
+        const ratio = options_.number(owner, "latency.p99OverP50", latency.p99OverP50, { min: 1 })
+        const sigma = Math.log(ratio) / z99
+        const m = Duration.toMillis(median)
+        return Effect.map(normal, (z) => Math.round(m * Math.exp(sigma * z) * scale))
+      }
+      case "Mixture": {
+        const components = latency.components.map((c, i) => ({
+          weight: options_.number(owner, `latency.components[${i}].weight`, c.weight, { min: 0 }),
+          draw: drawFrom(c.latency)
+        }))
+        const total = components.reduce((sum, c) => sum + c.weight, 0)
+        if (!(total > 0)) options_.invalidShape(owner, "a Mixture latency needs a component with a positive weight")
+        return Effect.flatMap(random.next, (u) => {
+          let rest = u * total
+          for (const c of components) {
+            if (rest < c.weight) return c.draw
+            rest -= c.weight
+          }
+          return components[components.length - 1]!.draw
+        })
+      }
     }
-    const mean = millis(latency.mean)
-    const stddev = millis(latency.stddev)
-    return Effect.map(Effect.zip(random.next, random.next), ([u1, u2]) => {
-      const z = Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2)
-      return Math.round(Math.max(0, mean + z * stddev) * scale)
+  }
+  const drawLatency = drawFrom(profile.latency)
+
+  // The hidden capacity: calls in flight in this service, and the 429 past it.
+  const capacity = options?.capacity === undefined ? Infinity : options_.positiveInt(
+    owner,
+    "capacity.concurrency",
+    options.capacity.concurrency
+  )
+  const capacityRetryAfter = options_.durationOr(
+    owner,
+    "capacity.retryAfter",
+    options?.capacity?.retryAfter,
+    "1 second"
+  )
+  let inFlight = 0
+  const admit = <A, E, R>(method: string, call: Effect.Effect<A, E, R>): Effect.Effect<A, E | AiError.AiError, R> =>
+    Effect.suspend((): Effect.Effect<A, E | AiError.AiError, R> => {
+      if (inFlight >= capacity) return rateLimited(method, capacityRetryAfter, "simulated capacity exceeded")
+      inFlight++
+      return Effect.ensuring(call, Effect.sync(() => inFlight--))
     })
-  })()
 
   const drawFailure: Effect.Effect<Simulated.FailureKind | undefined> = failures === undefined || failures.rate <= 0
     ? Effect.succeed(undefined)
@@ -110,23 +165,23 @@ export const params = (
       return Effect.map(random.nextIntBetween(0, kinds.length), (i) => kinds[i])
     })
 
+  const rateLimited = (method: string, retryAfter: Duration.DurationInput, description: string) =>
+    Effect.fail(
+      new AiError.HttpResponseError({
+        module: "flowtune/Model/Simulated",
+        method,
+        reason: "StatusCode",
+        request: failureRequest(profile.name),
+        response: { status: 429, headers: { "retry-after-ms": String(millis(retryAfter)) } },
+        description
+      })
+    )
+
   const fail = (kind: Simulated.FailureKind, method: string): Effect.Effect<never, AiError.AiError> => {
     const module = "flowtune/Model/Simulated"
     switch (kind) {
       case "rate-limited":
-        return Effect.fail(
-          new AiError.HttpResponseError({
-            module,
-            method,
-            reason: "StatusCode",
-            request: failureRequest(profile.name),
-            response: {
-              status: 429,
-              headers: { "retry-after-ms": String(millis(failures?.retryAfter ?? "1 second")) }
-            },
-            description: "simulated rate limit"
-          })
-        )
+        return rateLimited(method, failures?.retryAfter ?? "1 second", "simulated rate limit")
       case "unavailable":
         return Effect.fail(
           new AiError.HttpResponseError({
@@ -184,15 +239,18 @@ export const params = (
 
   return {
     generateText: (providerOptions) =>
-      Effect.gen(function*() {
-        const failure = yield* drawFailure
-        if (failure !== undefined) return yield* fail(failure, "generateText")
-        const latency = yield* drawLatency
-        const { text, usage } = answer(providerOptions.prompt)
-        yield* Effect.sleep(Duration.millis(Math.round(latency)))
-        const parts: Array<Response.PartEncoded> = [metadataPart(), { type: "text", text }, finishPart(usage)]
-        return parts
-      }),
+      admit(
+        "generateText",
+        Effect.gen(function*() {
+          const failure = yield* drawFailure
+          if (failure !== undefined) return yield* fail(failure, "generateText")
+          const latency = yield* drawLatency
+          const { text, usage } = answer(providerOptions.prompt)
+          yield* Effect.sleep(Duration.millis(Math.round(latency)))
+          const parts: Array<Response.PartEncoded> = [metadataPart(), { type: "text", text }, finishPart(usage)]
+          return parts
+        })
+      ),
     streamText: (providerOptions) =>
       EffectStream.unwrap(Effect.gen(function*() {
         const failure = yield* drawFailure
