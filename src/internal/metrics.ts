@@ -13,6 +13,8 @@ import type * as Metrics from "../Metrics.js"
 // Loaded before `./primitive.js`: the Primitive module must initialise first.
 import * as Primitive from "../Primitive.js"
 import * as Tracing from "../Tracing.js"
+import * as cacheKey from "./cacheKey.js"
+import * as options_ from "./options.js"
 import * as internalTracing from "./tracing.js"
 
 // ---------------------------------------------------------------------------
@@ -107,37 +109,10 @@ const isFailure = (exit: Exit.Exit<unknown, unknown>) => Exit.isFailure(exit) &&
 // fingerprints
 // ---------------------------------------------------------------------------
 
-const stableJson = (value: unknown): string => {
-  const seen = new WeakSet<object>()
-  const walk = (u: unknown): unknown => {
-    if (typeof u === "bigint") return `${u}n`
-    if (typeof u === "function" || typeof u === "symbol") return String(u)
-    if (typeof u !== "object" || u === null) return u
-    if (seen.has(u)) return "[Circular]"
-    seen.add(u)
-    if (Array.isArray(u)) return u.map(walk)
-    if (u instanceof Date) return u.toISOString()
-    if (u instanceof Map) return { "[Map]": [...u.entries()].map(walk) }
-    if (u instanceof Set) return { "[Set]": [...u.values()].map(walk) }
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(u).sort()) out[key] = walk((u as Record<string, unknown>)[key])
-    return out
-  }
-  return JSON.stringify(walk(value)) ?? "undefined"
-}
-
-// FNV-1a over 64 bits: fast, dependency-free, and collisions are negligible
-// at the scale of one run's calls (the advisor only compares within a run).
+// The cache key's canonical encoding and SHA-256 (one encoding, one hash in
+// the library). An input with no faithful encoding gets no fingerprint.
 /** @internal */
-export const fingerprint = (input: unknown): string => {
-  const text = typeof input === "string" ? input : stableJson(input)
-  let hash = 0xcbf29ce484222325n
-  for (let i = 0; i < text.length; i++) {
-    hash ^= BigInt(text.charCodeAt(i))
-    hash = BigInt.asUintN(64, hash * 0x100000001b3n)
-  }
-  return hash.toString(16).padStart(16, "0")
-}
+export const fingerprint: (input: unknown) => string | undefined = cacheKey.fingerprint
 
 // ---------------------------------------------------------------------------
 // instrument
@@ -152,10 +127,14 @@ export const instrument = <In, Out, E, R>(
   const name = self.name
   const tags = makeTags(name)
   const costPerCall = self.annotations.costPerCall
-  const hash = options?.fingerprint === true
+  const option = options?.fingerprint
+  if (option !== undefined && typeof option !== "boolean" && typeof option !== "function") {
+    options_.invalid(`Metrics.instrument(${name})`, "fingerprint", "true, false or a function", option)
+  }
+  const hash: ((input: In) => string | undefined) | undefined = option === true
     ? fingerprint
-    : typeof options?.fingerprint === "function"
-    ? options.fingerprint
+    : typeof option === "function"
+    ? option
     : undefined
   // `around` keeps the primitive's single span: the attributes below land on it.
   return Primitive.around(self, (input, inner) =>
@@ -165,7 +144,10 @@ export const instrument = <In, Out, E, R>(
       // the caller's: it must not receive this primitive's attributes.
       const current = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
       const span = current !== undefined && current._tag === "Span" ? current : undefined
-      if (hash !== undefined && span !== undefined) span.attribute(Tracing.Attributes.inputHash, hash(input))
+      if (hash !== undefined && span !== undefined) {
+        const digest = hash(input)
+        if (digest !== undefined) span.attribute(Tracing.Attributes.inputHash, digest)
+      }
       const start = clock.unsafeCurrentTimeNanos()
       return Effect.onExit(inner, (exit) =>
         Effect.sync(() =>
