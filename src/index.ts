@@ -95,3 +95,10 @@ export * as Model from "./Model.js"
  * @since 0.1.0
  */
 export * as Database from "./Database.js"
+
+/**
+ * The Promise entry: a runtime built once from layers, `run` -> Promise, `stream` -> async iterable, `dispose`.
+ *
+ * @since 0.1.0
+ */
+export * as Runtime from "./Runtime.js"
