@@ -39,6 +39,7 @@ import type * as MetricState from "effect/MetricState"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/database.js"
+import type { MissingPeerDependency } from "./internal/peer.js"
 import type * as Primitive from "./Primitive.js"
 
 // -----------------------------------------------------------------------------
@@ -225,7 +226,8 @@ export interface PgOptions {
  */
 export const layerPg: (
   options: PgOptions
-) => Layer.Layer<Database | SqlClient.SqlClient | PgClient.PgClient, ConnectionLost> = internal.layerPg
+) => Layer.Layer<Database | SqlClient.SqlClient | PgClient.PgClient, ConnectionLost | MissingPeerDependency> =
+  internal.layerPg
 
 /**
  * `layerPg` with the URL from `DATABASE_URL` (read as a secret).
@@ -235,8 +237,10 @@ export const layerPg: (
  */
 export const layerPgConfig: (
   options?: Omit<PgOptions, "url">
-) => Layer.Layer<Database | SqlClient.SqlClient | PgClient.PgClient, ConnectionLost | ConfigError.ConfigError> =
-  internal.layerPgConfig
+) => Layer.Layer<
+  Database | SqlClient.SqlClient | PgClient.PgClient,
+  ConnectionLost | ConfigError.ConfigError | MissingPeerDependency
+> = internal.layerPgConfig
 
 /**
  * Options of `layerSqlite`.
@@ -258,7 +262,7 @@ export interface SqliteOptions {
  */
 export const layerSqlite: (
   options: SqliteOptions
-) => Layer.Layer<Database | SqlClient.SqlClient, ConfigError.ConfigError> = internal.layerSqlite
+) => Layer.Layer<Database | SqlClient.SqlClient, ConfigError.ConfigError | MissingPeerDependency> = internal.layerSqlite
 
 /**
  * The `Database` service on any `SqlClient` already in context (MySQL, a

@@ -212,11 +212,14 @@ const iterate = <A, E, R, ER>(
           continue
         }
         await close()
-        // A pull fails with None when the stream ends, Some(error) when it fails.
+        // A pull fails with None when the stream ends, Some(error) when it fails; a failure that is not an Option
+        // is the layers' own (they failed to build).
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure)) {
-          if (Option.isNone(failure.value)) return { done: true, value: undefined }
-          throw failure.value.value
+          const error = failure.value
+          if (!Option.isOption(error)) throw error
+          if (Option.isNone(error)) return { done: true, value: undefined }
+          throw error.value
         }
         throw toRejection(exit.cause, signal)
       }

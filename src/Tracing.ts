@@ -34,15 +34,9 @@
  *
  * @since 0.1.0
  */
-import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import * as OtlpMetrics from "@effect/opentelemetry/OtlpMetrics"
-import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
-import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { ConsoleMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
-import { ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import type { InMemorySpanExporter, ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -52,7 +46,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Tracer from "effect/Tracer"
+import { importPeer, type MissingPeerDependency } from "./internal/peer.js"
 import * as internal from "./internal/tracing.js"
+
+// @effect/opentelemetry and the OpenTelemetry SDK are optional peers: loaded by the layers that export, so that
+// importing flowtune (or only the memory tracer) neither needs them installed nor loads them.
+const otel = <M>(packageName: string, neededBy: string, load: () => Promise<M>) =>
+  importPeer(packageName, `Tracing.${neededBy}`, load)
 
 /**
  * The attribute names flowtune writes on spans, so every module (and every
@@ -306,7 +306,7 @@ const unredact = (headers: OtlpOptions["headers"]): Record<string, string> | und
  * @since 0.1.0
  * @category layers
  */
-export const layerOtlp = (options: OtlpOptions): Layer.Layer<never> => {
+export const layerOtlp = (options: OtlpOptions): Layer.Layer<never, MissingPeerDependency> => {
   const base = options.endpoint.replace(/\/+$/, "")
   const resource = {
     serviceName: options.serviceName ?? "flowtune",
@@ -315,25 +315,34 @@ export const layerOtlp = (options: OtlpOptions): Layer.Layer<never> => {
   }
   const headers = unredact(options.headers)
   const shutdownTimeout = options.shutdownTimeout ?? Duration.seconds(3)
-  const traces = OtlpTracer.layer({
-    url: `${base}/v1/traces`,
-    resource,
-    headers,
-    exportInterval: options.exportInterval,
-    maxBatchSize: options.maxBatchSize,
-    shutdownTimeout
-  })
-  const metrics = options.metrics === false ? Layer.empty : OtlpMetrics.layer({
-    url: `${base}/v1/metrics`,
-    resource,
-    headers,
-    exportInterval: options.metricsExportInterval,
-    shutdownTimeout
-  })
-  return Layer.merge(traces, metrics).pipe(
-    Layer.provide(OtlpSerialization.layerJson),
-    Layer.provide(FetchHttpClient.layer)
-  )
+  return Layer.unwrapEffect(Effect.map(
+    Effect.all([
+      otel("@effect/opentelemetry", "layerOtlp", () => import("@effect/opentelemetry/OtlpTracer")),
+      otel("@effect/opentelemetry", "layerOtlp", () => import("@effect/opentelemetry/OtlpMetrics")),
+      otel("@effect/opentelemetry", "layerOtlp", () => import("@effect/opentelemetry/OtlpSerialization"))
+    ]),
+    ([OtlpTracer, OtlpMetrics, OtlpSerialization]) => {
+      const traces = OtlpTracer.layer({
+        url: `${base}/v1/traces`,
+        resource,
+        headers,
+        exportInterval: options.exportInterval,
+        maxBatchSize: options.maxBatchSize,
+        shutdownTimeout
+      })
+      const metrics = options.metrics === false ? Layer.empty : OtlpMetrics.layer({
+        url: `${base}/v1/metrics`,
+        resource,
+        headers,
+        exportInterval: options.metricsExportInterval,
+        shutdownTimeout
+      })
+      return Layer.merge(traces, metrics).pipe(
+        Layer.provide(OtlpSerialization.layerJson),
+        Layer.provide(FetchHttpClient.layer)
+      )
+    }
+  ))
 }
 
 /**
@@ -347,7 +356,7 @@ export const layerOtlp = (options: OtlpOptions): Layer.Layer<never> => {
  */
 export const layerConfig = (
   options?: Omit<OtlpOptions, "endpoint" | "serviceName" | "headers">
-): Layer.Layer<never, ConfigError.ConfigError> =>
+): Layer.Layer<never, ConfigError.ConfigError | MissingPeerDependency> =>
   Layer.unwrapEffect(
     Effect.gen(function*() {
       const endpoint = yield* Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -375,17 +384,25 @@ export const layerConsole = (options?: {
   readonly serviceName?: string | undefined
   readonly metrics?: boolean | undefined
   readonly metricsInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<Resource.Resource> =>
-  NodeSdk.layer(() => ({
-    resource: { serviceName: options?.serviceName ?? "flowtune" },
-    spanProcessor: new SimpleSpanProcessor(new ConsoleSpanExporter()),
-    metricReader: options?.metrics === true
-      ? new PeriodicExportingMetricReader({
-        exporter: new ConsoleMetricExporter(),
-        exportIntervalMillis: Duration.toMillis(options.metricsInterval ?? Duration.seconds(10))
-      })
-      : undefined
-  }))
+}): Layer.Layer<Resource.Resource, MissingPeerDependency> =>
+  Layer.unwrapEffect(Effect.map(
+    Effect.all([
+      otel("@effect/opentelemetry", "layerConsole", () => import("@effect/opentelemetry/NodeSdk")),
+      otel("@opentelemetry/sdk-trace-base", "layerConsole", () => import("@opentelemetry/sdk-trace-base")),
+      otel("@opentelemetry/sdk-metrics", "layerConsole", () => import("@opentelemetry/sdk-metrics"))
+    ]),
+    ([NodeSdk, TraceBase, SdkMetrics]) =>
+      NodeSdk.layer(() => ({
+        resource: { serviceName: options?.serviceName ?? "flowtune" },
+        spanProcessor: new TraceBase.SimpleSpanProcessor(new TraceBase.ConsoleSpanExporter()),
+        metricReader: options?.metrics === true
+          ? new SdkMetrics.PeriodicExportingMetricReader({
+            exporter: new SdkMetrics.ConsoleMetricExporter(),
+            exportIntervalMillis: Duration.toMillis(options.metricsInterval ?? Duration.seconds(10))
+          })
+          : undefined
+      }))
+  ))
 
 /**
  * The OpenTelemetry SDK's in-memory span exporter installed by
@@ -408,17 +425,23 @@ export class OtelMemoryExporter extends Context.Tag("flowtune/Tracing/OtelMemory
  */
 export const layerOtelMemory = (options?: {
   readonly serviceName?: string | undefined
-}): Layer.Layer<OtelMemoryExporter | Resource.Resource> =>
-  Layer.unwrapEffect(Effect.sync(() => {
-    const exporter = new InMemorySpanExporter()
-    return Layer.merge(
-      Layer.succeed(OtelMemoryExporter, exporter),
-      NodeSdk.layer(() => ({
-        resource: { serviceName: options?.serviceName ?? "flowtune" },
-        spanProcessor: new SimpleSpanProcessor(exporter)
-      }))
-    )
-  }))
+}): Layer.Layer<OtelMemoryExporter | Resource.Resource, MissingPeerDependency> =>
+  Layer.unwrapEffect(Effect.map(
+    Effect.all([
+      otel("@effect/opentelemetry", "layerOtelMemory", () => import("@effect/opentelemetry/NodeSdk")),
+      otel("@opentelemetry/sdk-trace-base", "layerOtelMemory", () => import("@opentelemetry/sdk-trace-base"))
+    ]),
+    ([NodeSdk, TraceBase]) => {
+      const exporter = new TraceBase.InMemorySpanExporter()
+      return Layer.merge(
+        Layer.succeed(OtelMemoryExporter, exporter),
+        NodeSdk.layer(() => ({
+          resource: { serviceName: options?.serviceName ?? "flowtune" },
+          spanProcessor: new TraceBase.SimpleSpanProcessor(exporter)
+        }))
+      )
+    }
+  ))
 
 /**
  * The spans exported so far under `layerOtelMemory`.

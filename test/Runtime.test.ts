@@ -1,5 +1,6 @@
 // The Promise entry, tested as a Promise app uses it: real promises, real AbortControllers, small real waits
 // (each bounded and asserted).
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -11,9 +12,7 @@ import { importPeer, MissingPeerDependency } from "../src/internal/peer.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly input: number }> {}
 
-class Counter extends Effect.Service<Counter>()("test/Runtime/Counter", {
-  succeed: { calls: { n: 0 } }
-}) {}
+class Counter extends Context.Tag("test/Runtime/Counter")<Counter, { readonly next: () => number }>() {}
 
 const rejection = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(() => expect.fail("expected a rejection"), (error: unknown) => error)
@@ -24,15 +23,15 @@ describe("Runtime (Promise entry)", () => {
     const layer = Layer.scoped(
       Counter,
       Effect.acquireRelease(
-        Effect.sync(() => (events.push("built"), new Counter({ calls: { n: 0 } }))),
+        Effect.sync(() => {
+          events.push("built")
+          let n = 0
+          return { next: () => ++n }
+        }),
         () => Effect.sync(() => events.push("closed"))
       )
     )
-    const count = Primitive.make("count", (n: number) =>
-      Effect.map(Counter, (counter) => {
-        counter.calls.n += 1
-        return n * 2 + counter.calls.n
-      }))
+    const count = Primitive.make("count", (n: number) => Effect.map(Counter, (counter) => n * 2 + counter.next()))
     const runtime = Runtime.make(layer)
     expect(await runtime.run(count, 1)).toBe(3)
     expect(await runtime.run(count, 1)).toBe(4)

@@ -272,7 +272,7 @@ describe("Tracing.layerOtlp", () => {
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
         )
       )
-      assert.strictEqual(missing._op, "MissingData")
+      assert.strictEqual("_op" in missing ? missing._op : missing._tag, "MissingData")
     }).pipe(Effect.scoped), 20_000)
 
   const harmless = (endpoint: Effect.Effect<string, never, Scope.Scope>, label: string) =>

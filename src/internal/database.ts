@@ -1,5 +1,4 @@
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
@@ -14,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Database from "../Database.js"
 import * as Primitive from "../Primitive.js"
+import { importPeer, type MissingPeerDependency } from "./peer.js"
 
 // -----------------------------------------------------------------------------
 // metrics
@@ -134,7 +134,10 @@ const positive = (name: string, value: number) => {
 /** @internal */
 export const layerPg = (
   options: Database.PgOptions
-): Layer.Layer<Database.Database | SqlClient.SqlClient | PgClient.PgClient, Database.ConnectionLost> => {
+): Layer.Layer<
+  Database.Database | SqlClient.SqlClient | PgClient.PgClient,
+  Database.ConnectionLost | MissingPeerDependency
+> => {
   const min = positive("min", options.min ?? 10)
   const max = positive("max", options.max ?? 20)
   if (max < 1 || min > max) throw new RangeError(`Database.layerPg: need 1 <= max and min <= max, got ${min}/${max}`)
@@ -142,15 +145,24 @@ export const layerPg = (
   const url = new URL(typeof options.url === "string" ? options.url : Redacted.value(options.url))
   // Sent in the startup packet, so every pooled connection has it from birth.
   url.searchParams.set("statement_timeout", String(Duration.toMillis(statementTimeout)))
-  const client = PgClient.layer({
-    url: Redacted.make(url.toString()),
-    minConnections: min,
-    maxConnections: max,
-    connectTimeout: options.connectTimeout ?? "5 seconds",
-    idleTimeout: options.idleTimeout ?? "30 seconds",
-    applicationName: options.applicationName ?? "flowtune"
-  }).pipe(
-    Layer.mapError((error) => new Database.ConnectionLost({ query: "connect", description: error.message }))
+  // The PostgreSQL client is an optional peer, loaded when a pool is built, so SQLite users need not install it.
+  const client = Layer.unwrapEffect(Effect.map(
+    importPeer("@effect/sql-pg", "Database.layerPg", () => import("@effect/sql-pg/PgClient")),
+    (PgClient) =>
+      PgClient.layer({
+        url: Redacted.make(url.toString()),
+        minConnections: min,
+        maxConnections: max,
+        connectTimeout: options.connectTimeout ?? "5 seconds",
+        idleTimeout: options.idleTimeout ?? "30 seconds",
+        applicationName: options.applicationName ?? "flowtune"
+      })
+  )).pipe(
+    Layer.mapError((error) =>
+      error._tag === "MissingPeerDependency"
+        ? error
+        : new Database.ConnectionLost({ query: "connect", description: error.message })
+    )
   )
   const service = Layer.effect(
     Database.Database,
@@ -181,7 +193,7 @@ export const layerPgConfig = (
   options?: Omit<Database.PgOptions, "url">
 ): Layer.Layer<
   Database.Database | SqlClient.SqlClient | PgClient.PgClient,
-  Database.ConnectionLost | ConfigError.ConfigError
+  Database.ConnectionLost | ConfigError.ConfigError | MissingPeerDependency
 > =>
   Layer.unwrapEffect(
     Effect.map(Config.redacted("DATABASE_URL"), (url) => layerPg({ ...options, url }))
@@ -190,10 +202,18 @@ export const layerPgConfig = (
 /** @internal */
 export const layerSqlite = (
   options: Database.SqliteOptions
-): Layer.Layer<Database.Database | SqlClient.SqlClient, ConfigError.ConfigError> =>
+): Layer.Layer<Database.Database | SqlClient.SqlClient, ConfigError.ConfigError | MissingPeerDependency> =>
   Layer.provideMerge(
     Layer.effect(Database.Database, make({ system: "sqlite" })),
-    SqliteClient.layer({ filename: options.filename })
+    // An optional peer (it brings the native better-sqlite3), loaded only when SQLite is used.
+    Layer.unwrapEffect(Effect.map(
+      importPeer(
+        "@effect/sql-sqlite-node",
+        "Database.layerSqlite",
+        () => import("@effect/sql-sqlite-node/SqliteClient")
+      ),
+      (SqliteClient) => SqliteClient.layer({ filename: options.filename })
+    ))
   )
 
 // -----------------------------------------------------------------------------
