@@ -102,3 +102,10 @@ export * as Database from "./Database.js"
  * @since 0.1.0
  */
 export * as Runtime from "./Runtime.js"
+
+/**
+ * Hedged calls ("The Tail at Scale"): a second attempt after a delay or a latency percentile, the loser interrupted.
+ *
+ * @since 0.1.0
+ */
+export * as Hedge from "./Hedge.js"

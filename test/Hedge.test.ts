@@ -1,0 +1,195 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as Cache from "../src/Cache.js"
+import * as Hedge from "../src/Hedge.js"
+import * as Model from "../src/Model.js"
+import * as Primitive from "../src/Primitive.js"
+import * as Router from "../src/Router.js"
+
+class Boom extends Data.TaggedError("Boom")<{ readonly attempt: number }> {}
+
+interface Script {
+  readonly ms: number
+  readonly fail?: boolean
+}
+
+/**
+ * A step whose n-th call takes `script[n].ms` (and fails if asked). It logs
+ * starts, ends and finalizers, so a test can see what ran and what was cut.
+ */
+const scripted = (name: string, script: ReadonlyArray<Script>) => {
+  const log: Array<string> = []
+  let n = 0
+  const step = Primitive.make(name, (input: string) =>
+    Effect.suspend(() => {
+      const i = n++
+      const s = script[Math.min(i, script.length - 1)]!
+      log.push(`start ${i}`)
+      return Effect.sleep(`${s.ms} millis`).pipe(
+        Effect.zipRight(s.fail ? Effect.fail(new Boom({ attempt: i })) : Effect.succeed(`${name}#${i}: ${input}`)),
+        Effect.onExit((exit) => Effect.sync(() => log.push(`${Exit.isInterrupted(exit) ? "interrupted" : "end"} ${i}`)))
+      )
+    }))
+  return { step, log, calls: () => n }
+}
+
+const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>, advance: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(`${advance} millis`)
+    return yield* Fiber.await(fiber)
+  })
+
+describe("Hedge", () => {
+  it.effect("the second attempt wins; the first is interrupted and its finalizer has run when the call returns", () =>
+    Effect.gen(function*() {
+      const { log, step } = scripted("slow-then-fast", [{ ms: 10_000 }, { ms: 100 }])
+      const hedged = yield* Hedge.make(step, { delay: "500 millis", maxExtra: 1 })
+      // The log is read in the caller's fiber as soon as the call returns, before
+      // that fiber ends (which would interrupt any child left running anyway).
+      const fiber = yield* Effect.fork(
+        Effect.map(Primitive.run(hedged, "q"), (result) => ({ result, log: [...log] }))
+      )
+      yield* TestClock.adjust("599 millis")
+      assert.isTrue((yield* Fiber.poll(fiber))._tag === "None")
+      yield* TestClock.adjust("1 millis")
+      const returned = yield* Fiber.join(fiber)
+      assert.strictEqual(returned.result, "slow-then-fast#1: q")
+      assert.deepStrictEqual(returned.log, ["start 0", "start 1", "end 1", "interrupted 0"])
+      const stats = yield* Hedge.stats(hedged)
+      assert.deepStrictEqual([stats.calls, stats.hedged, stats.hedgeWins], [1, 1, 1])
+    }))
+
+  it.effect("the loser's AbortSignal fires (a fromPromise step's HTTP request would be aborted)", () =>
+    Effect.gen(function*() {
+      let aborted = false
+      const stuck = Primitive.fromPromise("stuck", (_: string, signal: AbortSignal) =>
+        new Promise<string>(() => {
+          signal.addEventListener("abort", () => (aborted = true))
+        }))
+      const fast = Primitive.make("fast", (q: string) => Effect.as(Effect.sleep("50 millis"), `fast: ${q}`))
+      const hedged = yield* Hedge.make(stuck, { delay: "200 millis", alternative: fast, maxExtra: 1 })
+      const exit = yield* elapsed(Primitive.run(hedged, "q"), 250)
+      assert.deepStrictEqual(exit, Exit.succeed("fast: q"))
+      assert.isTrue(aborted)
+    }))
+
+  it.effect("never hedges once the first attempt succeeded, even 1 ms before the delay", () =>
+    Effect.gen(function*() {
+      for (const ms of [1, 400, 499]) {
+        const { calls, step } = scripted("quick", [{ ms }])
+        const hedged = yield* Hedge.make(step, { delay: "500 millis", maxExtra: 1 })
+        const exit = yield* elapsed(Primitive.run(hedged, "q"), 2_000)
+        assert.isTrue(Exit.isSuccess(exit))
+        assert.strictEqual(calls(), 1, `first attempt of ${ms} ms`)
+        assert.strictEqual((yield* Hedge.stats(hedged)).hedged, 0)
+      }
+    }))
+
+  it.effect("a first attempt that fails before the delay fails the call without a hedge", () =>
+    Effect.gen(function*() {
+      const { calls, step } = scripted("fails-fast", [{ ms: 100, fail: true }])
+      const hedged = yield* Hedge.make(step, { delay: "500 millis", maxExtra: 1 })
+      const exit = yield* elapsed(Primitive.run(hedged, "q"), 2_000)
+      assert.deepStrictEqual(exit, Exit.fail(new Boom({ attempt: 0 })))
+      assert.strictEqual(calls(), 1)
+    }))
+
+  it.effect("when both attempts fail, both errors are in the cause", () =>
+    Effect.gen(function*() {
+      const { step } = scripted("both-fail", [{ ms: 800, fail: true }, { ms: 100, fail: true }])
+      const hedged = yield* Hedge.make(step, { delay: "500 millis", maxExtra: 1 })
+      const exit = yield* elapsed(Primitive.run(hedged, "q"), 1_000)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const failures = Chunk.toArray(Cause.failures(exit.cause)).map((e) => e.attempt).sort()
+        assert.deepStrictEqual(failures, [0, 1])
+      }
+    }))
+
+  it.effect("the cap on extra attempts holds: 100 slow calls with maxExtra 0.1 -> exactly 10 hedges", () =>
+    Effect.gen(function*() {
+      const { calls, step } = scripted("always-slow", [{ ms: 1_000 }])
+      const hedged = yield* Hedge.make(step, { delay: "100 millis", maxExtra: 0.1 })
+      const fiber = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 100 }, (_, i) => `q${i}`), (q) => Primitive.run(hedged, q), {
+          concurrency: "unbounded"
+        })
+      )
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      const stats = yield* Hedge.stats(hedged)
+      assert.strictEqual(stats.hedged, 10)
+      assert.strictEqual(stats.capped, 90)
+      assert.strictEqual(calls(), 110)
+    }))
+
+  it.effect("a percentile delay follows the primitive's own latencies (heavy-tailed simulated model)", () =>
+    Effect.gen(function*() {
+      const model = Model.simulated(
+        { name: "tail", latency: { _tag: "LogNormal", median: "100 millis", p99OverP50: 10 }, costPerCall: 0.001 },
+        { seed: 7, retries: 0 }
+      )
+      const hedged = yield* Hedge.make(model, { delay: { percentile: 95, window: 200 }, maxExtra: 0.05 })
+      const fiber = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 400 }, (_, i) => `q${i}`), (q) => Primitive.run(hedged, q), {
+          concurrency: 1
+        })
+      )
+      for (let i = 0; i < 400; i++) yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      const stats = yield* Hedge.stats(hedged)
+      // p95 of a lognormal with median 100 and p99/p50 = 10: 100 * 10^(1.645/2.326) = 509 ms.
+      assert.isTrue(stats.currentDelayMs! > 350 && stats.currentDelayMs! < 750, String(stats.currentDelayMs))
+      assert.isTrue(stats.hedged > 0 && stats.extraFraction <= 0.05, JSON.stringify(stats))
+      // A second attempt that completed was charged, from the cost ledger; an interrupted one was not.
+      assert.isTrue(stats.hedgeWins > 0)
+      assert.closeTo(stats.extraCostUsd, stats.hedgeWins * 0.001, 1e-9)
+    }))
+
+  it.effect("inside Cache.wrap: the hedged call that wins fills the cache once", () =>
+    Effect.gen(function*() {
+      const { calls, step } = scripted("cached", [{ ms: 10_000 }, { ms: 100 }, { ms: 100 }])
+      const hedged = yield* Hedge.make(step, { delay: "500 millis", maxExtra: 1 })
+      const cached = Cache.wrap(hedged)
+      const first = yield* elapsed(Primitive.run(cached, "q"), 600)
+      assert.deepStrictEqual(first, Exit.succeed("cached#1: q"))
+      const second = yield* elapsed(Primitive.run(cached, "q"), 0)
+      assert.deepStrictEqual(second, Exit.succeed("cached#1: q"))
+      assert.strictEqual(calls(), 2)
+      const stats = yield* Cache.stats(cached)
+      assert.strictEqual(stats.misses, 1)
+    }).pipe(Effect.provide(Cache.layerMemory({ capacity: 10 }))))
+
+  it.effect("inside a Router: a route hedged onto another provider", () =>
+    Effect.gen(function*() {
+      const primary = scripted("provider-a", [{ ms: 5_000 }])
+      const backup = scripted("provider-b", [{ ms: 300 }])
+      const hedged = yield* Hedge.make(primary.step, { delay: "1 second", alternative: backup.step, maxExtra: 1 })
+      const router = Router.make({ name: "r", routes: { main: hedged }, select: () => "main" })
+      const exit = yield* elapsed(Primitive.run(router, "q"), 1_300)
+      assert.deepStrictEqual(exit, Exit.succeed("provider-b#0: q"))
+      assert.deepStrictEqual(primary.log, ["start 0", "interrupted 0"])
+    }))
+
+  it("checks its options where they are given", () => {
+    const step = Primitive.make("s", (q: string) => Effect.succeed(q))
+    // Wrong on purpose: a JavaScript caller (or a config file) is not type-checked.
+    const bad: ReadonlyArray<Hedge.Options<string, string, never, never>> = [
+      { delay: -1 },
+      { delay: Number.NaN },
+      { delay: { percentile: 100.5 } },
+      { delay: { percentile: 95, window: 10, minSamples: 20 } },
+      { delay: "1 second", maxExtra: 2 }
+    ]
+    for (const options of bad) {
+      assert.throws(() => Hedge.make(step, options), /option "(delay|delay\.percentile|delay\.minSamples|maxExtra)"/)
+    }
+  })
+})
