@@ -185,8 +185,14 @@ export const isModelCall: (span: Tracing.SpanRecord) => boolean = internal.isMod
 export const adviseRun = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   options?: AnalyzeOptions & Metrics.BreakdownOptions
-): Effect.Effect<Metrics.ProfiledRun<A> & { readonly findings: ReadonlyArray<Finding> }, E, R> =>
-  Effect.map(Metrics.profileRun(self, options), (run) => ({ ...run, findings: internal.analyze(run.spans, options) }))
+): Effect.Effect<Metrics.ProfiledRun<A> & { readonly findings: ReadonlyArray<Finding> }, E, R> => {
+  // Checked here, not after the run: a bad option is reported where it is given.
+  internal.checkOptions("Advisor.adviseRun", options)
+  return Effect.map(
+    Metrics.profileRun(self, options),
+    (run) => ({ ...run, findings: internal.analyze(run.spans, options) })
+  )
+}
 
 /**
  * A numbered, printable list of findings.

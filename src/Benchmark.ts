@@ -40,7 +40,7 @@ import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/metricsBenchmark.js"
-import type * as Primitive from "./Primitive.js"
+import * as Primitive from "./Primitive.js"
 
 /**
  * Summary of a set of latencies, in milliseconds.
@@ -158,20 +158,25 @@ export class BenchmarkFailed extends Data.TaggedError("BenchmarkFailed")<{
 
 /**
  * Options that make no sense (no cases, a negative run count, neither a
- * duration nor a count, a percentile outside 0..100). Like
- * `Primitive.InvalidPrimitive`, it is thrown where the benchmark is written:
- * it is a bug, not a failure of a run.
+ * duration nor a count, a percentile outside 0..100) are reported like every
+ * option in the library: `Primitive.InvalidPrimitive`, thrown where the
+ * benchmark is written (it is a bug, not a failure of a run), naming the
+ * option, the value and the range. This alias keeps
+ * `instanceof Benchmark.InvalidBenchmark` working; its `_tag` is
+ * `"InvalidPrimitive"`.
  *
  * @since 0.1.0
  * @category errors
+ * @deprecated Use `Primitive.InvalidPrimitive`: one construction error for the whole library.
  */
-export class InvalidBenchmark extends Data.TaggedError("InvalidBenchmark")<{
-  readonly reason: string
-}> {
-  override get message() {
-    return `Invalid benchmark: ${this.reason}`
-  }
-}
+export const InvalidBenchmark: typeof Primitive.InvalidPrimitive = Primitive.InvalidPrimitive
+
+/**
+ * @since 0.1.0
+ * @category errors
+ * @deprecated Use `Primitive.InvalidPrimitive`.
+ */
+export type InvalidBenchmark = Primitive.InvalidPrimitive
 
 /**
  * The errors of this module.

@@ -30,6 +30,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { Session } from "node:inspector"
 import type * as Inspector from "node:inspector"
 import { dirname } from "node:path"
+import * as options_ from "./internal/options.js"
 
 /**
  * A profile as V8 reports it (the `.cpuprofile` format).
@@ -132,6 +133,7 @@ const session = Effect.acquireRelease(
  * @category summary
  */
 export const summarize = (profile: CpuProfile, top = 15): ReadonlyArray<FunctionStat> => {
+  options_.nonNegativeInt("Profile.summarize", "top", top)
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map<number, number>()
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
@@ -202,16 +204,22 @@ export const formatSummary = (stats: ReadonlyArray<FunctionStat>): string => {
 export const cpu = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   options?: CpuOptions
-): Effect.Effect<CpuResult<A>, E | ProfileError, R> =>
-  Effect.scoped(Effect.gen(function*() {
+): Effect.Effect<CpuResult<A>, E | ProfileError, R> => {
+  // Checked where the options are given, like every option in the library.
+  const owner = "Profile.cpu"
+  const interval = options?.samplingIntervalMicros === undefined
+    ? 100
+    : options_.positiveInt(owner, "samplingIntervalMicros", options.samplingIntervalMicros)
+  const top = options?.top === undefined ? 15 : options_.nonNegativeInt(owner, "top", options.top)
+  const path = options?.path === undefined ? undefined : options_.nonEmptyString(owner, "path", options.path)
+  return Effect.scoped(Effect.gen(function*() {
     const inspector = yield* session
     yield* post(inspector, "Profiler.enable")
-    yield* post(inspector, "Profiler.setSamplingInterval", { interval: options?.samplingIntervalMicros ?? 100 })
+    yield* post(inspector, "Profiler.setSamplingInterval", { interval })
     yield* post(inspector, "Profiler.start")
     const exit = yield* Effect.exit(self)
     const { profile } = yield* post<{ profile: CpuProfile }>(inspector, "Profiler.stop")
     yield* post(inspector, "Profiler.disable")
-    const path = options?.path
     if (path !== undefined) {
       yield* Effect.tryPromise({
         try: async (signal) => {
@@ -227,7 +235,8 @@ export const cpu = <A, E, R>(
       profile,
       path,
       durationMillis: (profile.endTime - profile.startTime) / 1000,
-      top: summarize(profile, options?.top)
+      top: summarize(profile, top)
     }
     return result
   })).pipe(Effect.withSpan("Profile.cpu"))
+}

@@ -120,29 +120,36 @@ describe("Router", () => {
         Router.make({ name: "r", routes: guideRoutes(), select: () => "simple", default: "fast" as "simple" })
       )
       assert.strictEqual(error.primitive, "r")
-      assert.match(error.reason, /default route "fast" is not a route \(routes: simple, medium, complex\)/)
+      assert.strictEqual(error.option, "default")
+      assert.strictEqual(
+        error.reason,
+        "option \"default\" must be one of \"simple\", \"medium\", \"complex\", got \"fast\""
+      )
     })
 
     it("rejects a fallback naming an unknown route, or a route twice", () => {
       const unknown = invalid(() =>
         Router.make({ routes: guideRoutes(), select: () => "simple", fallback: ["complex", "cheap" as "simple"] })
       )
-      assert.match(unknown.reason, /fallback route "cheap" is not a route/)
+      assert.strictEqual(unknown.option, "fallback")
+      assert.match(unknown.reason, /must be one of "simple", "medium", "complex", got "cheap"/)
       const twice = invalid(() =>
         Router.make({ routes: guideRoutes(), select: () => "simple", fallback: ["simple", "simple"] })
       )
-      assert.match(twice.reason, /twice/)
+      assert.match(twice.reason, /distinct routes, got \["simple","simple"\]/)
     })
 
     it("rejects a route that is not a primitive and a negative cost", () => {
       const notPrimitive = invalid(() =>
         Router.make({ routes: { a: "nope" as unknown as Primitive.Primitive<string, string> }, select: () => "a" })
       )
-      assert.match(notPrimitive.reason, /route "a" must be a Primitive/)
+      assert.strictEqual(notPrimitive.option, "routes.a")
+      assert.match(notPrimitive.reason, /must be a Primitive, got "nope"/)
       const negative = invalid(() =>
         Router.make({ routes: guideRoutes(), select: () => "simple", costs: { simple: -1 } })
       )
-      assert.match(negative.reason, /cost per call of route "simple" must be a non-negative number/)
+      assert.strictEqual(negative.option, "costs.simple")
+      assert.match(negative.reason, /must be a number >= 0, got -1/)
     })
 
     it("is a primitive named after its routes, with the routes as children", () => {

@@ -1,6 +1,7 @@
 import type * as Advisor from "../Advisor.js"
 import * as Tracing from "../Tracing.js"
 import * as internalMetrics from "./metrics.js"
+import * as options_ from "./options.js"
 
 type Span = Tracing.SpanRecord
 
@@ -39,17 +40,36 @@ const round = (x: number) => Math.round(x * 100) / 100
 const groupingKinds = new Set(["sequence", "forEach", "parallel"])
 
 /** @internal */
+export const checkOptions = (owner: string, options: Advisor.AnalyzeOptions | undefined) => {
+  const share = (option: string, value: unknown, fallback: number, minExclusive = false) =>
+    options_.numberOr(owner, option, value, fallback, { min: 0, minExclusive, max: 1 })
+  return {
+    dominantShare: share("dominantShare", options?.dominantShare, 0.8, true),
+    minRepeatRate: share("minRepeatRate", options?.minRepeatRate, 0.1),
+    minBatchCalls: options?.minBatchCalls === undefined
+      ? 5
+      : options_.positiveInt(owner, "minBatchCalls", options.minBatchCalls),
+    batchSize: options?.batchSize === undefined ? 10 : options_.positiveInt(owner, "batchSize", options.batchSize),
+    streamAfter: options_.numberOr(owner, "streamAfterMillis", options?.streamAfterMillis, 1000, { min: 0 }),
+    lateFirstOutput: share("lateFirstOutputShare", options?.lateFirstOutputShare, 0.5),
+    parallelizeMinShare: share("parallelizeMinShare", options?.parallelizeMinShare, 0.3)
+  }
+}
+
+/** @internal */
 export const analyze = (
   spans: ReadonlyArray<Span>,
   options?: Advisor.AnalyzeOptions
 ): Array<Advisor.Finding> => {
-  const dominantShare = options?.dominantShare ?? 0.8
-  const minRepeatRate = options?.minRepeatRate ?? 0.1
-  const minBatchCalls = options?.minBatchCalls ?? 5
-  const batchSize = options?.batchSize ?? 10
-  const streamAfter = options?.streamAfterMillis ?? 1000
-  const lateFirstOutput = options?.lateFirstOutputShare ?? 0.5
-  const parallelizeMinShare = options?.parallelizeMinShare ?? 0.3
+  const {
+    batchSize,
+    dominantShare,
+    lateFirstOutput,
+    minBatchCalls,
+    minRepeatRate,
+    parallelizeMinShare,
+    streamAfter
+  } = checkOptions("Advisor.analyze", options)
   if (spans.length === 0) return []
   const total = internalMetrics.breakdown(spans).totalMillis
   const byId = new Map(spans.map((s) => [s.spanId, s]))

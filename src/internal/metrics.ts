@@ -283,13 +283,18 @@ const unionLength = (intervals: ReadonlyArray<readonly [bigint, bigint]>): bigin
   return covered
 }
 
+const checkBreakdown = (owner: string, options: Metrics.BreakdownOptions | undefined) => ({
+  threshold: options_.numberOr(owner, "bottleneckThreshold", options?.bottleneckThreshold, 0.5, { min: 0, max: 1 }),
+  root: options?.root === undefined ? undefined : options_.nonEmptyString(owner, "root", options.root)
+})
+
 /** @internal */
 export const breakdown = (
   spans: ReadonlyArray<Tracing.SpanRecord>,
   options?: Metrics.BreakdownOptions
 ): Metrics.Breakdown => {
-  const threshold = options?.bottleneckThreshold ?? 0.5
-  const named = options?.root === undefined ? undefined : spans.find((s) => s.name === options.root)
+  const { root, threshold } = checkBreakdown("Metrics.breakdown", options)
+  const named = root === undefined ? undefined : spans.find((s) => s.name === root)
   const topLevel = named ? [named] : internalTracing.roots(spans)
   if (topLevel.length === 0) {
     return { name: "(empty)", totalMillis: 0, steps: [], bottleneck: undefined, untrackedMillis: 0, checkpoints: [] }
@@ -391,9 +396,12 @@ export const formatBreakdown = (b: Metrics.Breakdown): string => {
 export const profileRun = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   options?: Metrics.BreakdownOptions & Tracing.MemoryOptions
-): Effect.Effect<Metrics.ProfiledRun<A>, E, R> =>
-  Effect.map(internalTracing.record(self, options), ([value, spans]) => ({
+): Effect.Effect<Metrics.ProfiledRun<A>, E, R> => {
+  // Checked before the run, where the options are given.
+  checkBreakdown("Metrics.profileRun", options)
+  return Effect.map(internalTracing.record(self, options), ([value, spans]) => ({
     value,
     spans,
     breakdown: breakdown(spans, options)
   }))
+}

@@ -7,16 +7,26 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Benchmark from "../Benchmark.js"
 import * as Primitive from "../Primitive.js"
+import * as options_ from "./options.js"
 
-const invalid = (reason: string): never => {
-  // Nonsensical options are a bug in the caller's program, reported where it is written.
-  throw new Benchmark.InvalidBenchmark({ reason })
+// Nonsensical options are a bug in the caller's program, reported where it is
+// written, like every option in the library (`options.ts`: a thrown
+// `Primitive.InvalidPrimitive`, of which `Benchmark.InvalidBenchmark` is an alias).
+const checkProgress = (owner: string, options: Benchmark.ProgressOptions | undefined): void => {
+  if (options?.progress !== undefined) options_.oneOf(owner, "progress", options.progress, ["auto", true, false])
+  const output = options?.progressOutput
+  if (output !== undefined && (typeof output !== "object" || output === null || typeof output.write !== "function")) {
+    options_.invalid(owner, "progressOutput", "an object with a write(text) method", output)
+  }
 }
+
+const nameOf = (owner: string, given: string | undefined, fallback: string): string =>
+  given === undefined ? fallback : options_.nonEmptyString(owner, "name", given)
 
 /** @internal */
 export const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
   if (sorted.length === 0) return Number.NaN
-  if (!(p >= 0 && p <= 100)) invalid(`a percentile must be between 0 and 100, got ${p}`)
+  options_.number("Benchmark.percentile", "p", p, { min: 0, max: 100 })
   // Nearest rank: the smallest value with at least p% of the samples at or below it.
   const rank = Math.ceil((p / 100) * sorted.length)
   return sorted[Math.max(rank, 1) - 1]!
@@ -90,12 +100,6 @@ const makeProgress = (label: string, options: Benchmark.ProgressOptions | undefi
 // latency
 // ---------------------------------------------------------------------------
 
-const positiveInteger = (name: string, value: number | undefined, fallback: number): number => {
-  const n = value ?? fallback
-  if (!Number.isInteger(n) || n < 0) invalid(`${name} must be a non-negative integer, got ${n}`)
-  return n
-}
-
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(
     Clock.currentTimeNanos,
@@ -110,11 +114,14 @@ export const latency = <In, Out, E, R>(
   cases: ReadonlyArray<In>,
   options?: Benchmark.LatencyOptions
 ): Effect.Effect<Benchmark.LatencyResult, Benchmark.BenchmarkFailed, R> => {
-  const runs = positiveInteger("runs", options?.runs, 10)
-  const warmup = positiveInteger("warmup", options?.warmup, 0)
-  if (runs < 1) invalid("runs must be at least 1")
-  if (cases.length === 0) invalid("at least one case is needed")
-  const name = options?.name ?? self.name
+  const owner = `Benchmark.latency(${self.name})`
+  const runs = options?.runs === undefined ? 10 : options_.positiveInt(owner, "runs", options.runs)
+  const warmup = options?.warmup === undefined ? 0 : options_.nonNegativeInt(owner, "warmup", options.warmup)
+  if (!Array.isArray(cases) || cases.length === 0) {
+    options_.invalid(owner, "cases", "a non-empty array of inputs", cases)
+  }
+  checkProgress(owner, options)
+  const name = nameOf(owner, options?.name, self.name)
   const once = (input: In) => Primitive.run(self, input, {}) as Effect.Effect<Out, E, R>
   return Effect.gen(function*() {
     for (let w = 0; w < warmup; w++) {
@@ -156,14 +163,22 @@ export const throughput = <In, Out, E, R>(
   input: In,
   options: Benchmark.ThroughputOptions
 ): Effect.Effect<Benchmark.ThroughputResult, Benchmark.BenchmarkFailed, R> => {
-  const concurrency = positiveInteger("concurrency", options.concurrency, 1)
-  if (concurrency < 1) invalid("concurrency must be at least 1")
-  const warmup = positiveInteger("warmup", options.warmup, 0)
-  const count = options.count === undefined ? undefined : positiveInteger("count", options.count, 0)
-  const duration = options.duration === undefined ? undefined : Duration.decode(options.duration)
-  if (count === undefined && duration === undefined) invalid("throughput needs a duration or a count")
-  if (duration !== undefined && Duration.toMillis(duration) <= 0) invalid("the duration must be positive")
-  const name = options.name ?? self.name
+  const owner = `Benchmark.throughput(${self.name})`
+  if (typeof options !== "object" || options === null) {
+    options_.invalid(owner, "options", "an object with a duration or a count", options)
+  }
+  const concurrency = options.concurrency === undefined
+    ? 1
+    : options_.positiveInt(owner, "concurrency", options.concurrency)
+  const warmup = options.warmup === undefined ? 0 : options_.nonNegativeInt(owner, "warmup", options.warmup)
+  const count = options.count === undefined ? undefined : options_.positiveInt(owner, "count", options.count)
+  // Checked before decoding: `Duration.decode` reads "-5 millis" and NaN as zero.
+  const duration = options.duration === undefined ? undefined : options_.duration(owner, "duration", options.duration)
+  if (count === undefined && duration === undefined) {
+    options_.invalidShape(owner, "throughput needs a `duration` or a `count`")
+  }
+  checkProgress(owner, options)
+  const name = nameOf(owner, options.name, self.name)
   const once = Primitive.run(self, input, {}) as Effect.Effect<Out, E, R>
   return Effect.gen(function*() {
     for (let w = 0; w < warmup; w++) yield* Effect.exit(once)

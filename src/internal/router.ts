@@ -10,6 +10,7 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Ref from "effect/Ref"
 import * as Primitive from "../Primitive.js"
 import * as Router from "../Router.js"
+import * as options_ from "./options.js"
 import { unsafeMake } from "./primitive.js"
 import { compile } from "./routerComplexity.js"
 
@@ -81,12 +82,6 @@ export const isRetryable = (error: unknown): boolean => {
 /** @internal */
 export const isRouter = (u: unknown): u is Router.Router.Any =>
   Primitive.isPrimitive(u) && (u as unknown as Record<symbol, unknown>)[TypeId] === TypeId
-
-const invalid = (primitive: string, reason: string): never => {
-  // Like Primitive: a malformed router is a bug in the program, reported where
-  // it is defined.
-  throw new Primitive.InvalidPrimitive({ primitive, reason })
-}
 
 // ---------------------------------------------------------------------------
 // accounting state
@@ -270,13 +265,8 @@ export const resetStats = (self: Router.Router.Any): Effect.Effect<void> =>
 
 type CostOf = (output: unknown) => number
 
-const finiteCost = (router: string, route: string, what: string, x: unknown): number | undefined => {
-  if (x === undefined) return undefined
-  if (typeof x !== "number" || !Number.isFinite(x) || x < 0) {
-    return invalid(router, `the ${what} of route "${route}" must be a non-negative number, got ${String(x)}`)
-  }
-  return x
-}
+const finiteCost = (router: string, option: string, x: unknown): number | undefined =>
+  x === undefined ? undefined : options_.number(router, option, x, { min: 0 })
 
 const defaultUsage = (output: unknown): Router.Usage | undefined => {
   if (typeof output !== "object" || output === null) return undefined
@@ -292,6 +282,14 @@ const makeCostOf = (
   primitive: Primitive.Primitive.Any,
   option: number | Router.RouteCost<any> | undefined
 ): CostOf => {
+  // Without a `costs` entry the costs come from the route's annotations.
+  const at = option === undefined ? `annotations of route "${route}".` : `costs.${route}.`
+  if (option !== undefined && typeof option !== "number" && (typeof option !== "object" || option === null)) {
+    options_.invalid(router, `costs.${route}`, "a number or { perCall, per1kInputTokens, per1kOutputTokens }", option)
+  }
+  if (typeof option === "object" && option.usage !== undefined) {
+    options_.func(router, `costs.${route}.usage`, option.usage)
+  }
   const spec: Router.RouteCost<any> = option === undefined
     ? {
       perCall: primitive.annotations.costPerCall,
@@ -301,9 +299,21 @@ const makeCostOf = (
     : typeof option === "number"
     ? { perCall: option }
     : option
-  const perCall = finiteCost(router, route, "cost per call", spec.perCall) ?? 0
-  const perIn = finiteCost(router, route, "cost per 1K input tokens", spec.per1kInputTokens) ?? 0
-  const perOut = finiteCost(router, route, "cost per 1K output tokens", spec.per1kOutputTokens) ?? 0
+  const perCall = finiteCost(
+    router,
+    typeof option === "number" ? `costs.${route}` : `${at}${option === undefined ? "costPerCall" : "perCall"}`,
+    spec.perCall
+  ) ?? 0
+  const perIn = finiteCost(
+    router,
+    `${at}${option === undefined ? "costPer1kInputTokens" : "per1kInputTokens"}`,
+    spec.per1kInputTokens
+  ) ?? 0
+  const perOut = finiteCost(
+    router,
+    `${at}${option === undefined ? "costPer1kOutputTokens" : "per1kOutputTokens"}`,
+    spec.per1kOutputTokens
+  ) ?? 0
   if (perIn === 0 && perOut === 0) return () => perCall
   const usageOf = spec.usage ?? defaultUsage
   return (output) => {
@@ -331,27 +341,39 @@ const errorTag = (error: unknown): string =>
 
 /** @internal */
 export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>): Router.Router.Any => {
+  if (typeof options !== "object" || options === null) {
+    return options_.invalid("Router.make", "options", "an object with `routes` and `select`", options)
+  }
   const routes = options.routes
   const keys = typeof routes === "object" && routes !== null ? Object.keys(routes) : []
-  const name = options.name ?? `router(${keys.join(" | ")})`
-  if (keys.length === 0) return invalid(name, "a router needs at least one route")
+  const name = options.name === undefined
+    ? `router(${keys.join(" | ")})`
+    : options_.nonEmptyString("Router.make", "name", options.name)
+  if (keys.length === 0) return options_.invalid(name, "routes", "an object with at least one route", routes)
   for (const key of keys) {
     if (!Primitive.isPrimitive(routes[key])) {
-      return invalid(name, `route "${key}" must be a Primitive, got ${String(routes[key])}`)
+      return options_.invalid(name, `routes.${key}`, "a Primitive", routes[key])
     }
   }
-  if (typeof options.select !== "function") return invalid(name, "`select` must be a function")
-  const known = `(routes: ${keys.join(", ")})`
-  const defaultKey: string | undefined = options.default
-  if (defaultKey !== undefined && !keys.includes(defaultKey)) {
-    return invalid(name, `the default route "${defaultKey}" is not a route ${known}`)
-  }
-  const fallback: ReadonlyArray<string> = options.fallback ?? []
-  for (const key of fallback) {
-    if (!keys.includes(key)) return invalid(name, `the fallback route "${key}" is not a route ${known}`)
-  }
+  options_.func(name, "select", options.select)
+  const defaultKey: string | undefined = options.default === undefined
+    ? undefined
+    : options_.oneOf(name, "default", options.default, keys)
+  const fallback: ReadonlyArray<string> = options.fallback === undefined
+    ? []
+    : Array.isArray(options.fallback)
+    ? options.fallback
+    : options_.invalid(name, "fallback", "an array of route names", options.fallback)
+  for (const key of fallback) options_.oneOf(name, "fallback", key, keys)
   if (new Set(fallback).size !== fallback.length) {
-    return invalid(name, `the fallback list names a route twice: ${fallback.join(", ")}`)
+    return options_.invalid(name, "fallback", "a list of distinct routes", fallback)
+  }
+  if (options.retryable !== undefined) options_.func(name, "retryable", options.retryable)
+  if (options.costs !== undefined) {
+    if (typeof options.costs !== "object" || options.costs === null) {
+      options_.invalid(name, "costs", "an object keyed by route", options.costs)
+    }
+    for (const key of Object.keys(options.costs)) options_.oneOf(name, `costs.${key}`, key, keys)
   }
 
   const routerLabel = MetricLabel.make("router", name)
@@ -544,11 +566,17 @@ const defaultText = (input: unknown): string => {
 /** @internal */
 export const complexity = <In>(options: Router.ComplexityOptions<In> = {}) => {
   const { decide } = compile(options)
-  const text = (options.text ?? defaultText) as (input: In) => string
-  const routes = {
-    simple: options.routes?.simple ?? "simple",
-    medium: options.routes?.medium ?? "medium",
-    complex: options.routes?.complex ?? "complex"
+  const owner = "Router.complexity"
+  const text = (options.text === undefined ? defaultText : options_.func(owner, "text", options.text)) as (
+    input: In
+  ) => string
+  if (options.routes !== undefined && (typeof options.routes !== "object" || options.routes === null)) {
+    options_.invalid(owner, "routes", "an object { simple, medium, complex } of route names", options.routes)
   }
+  const route = (level: Router.ComplexityLevel) => {
+    const given = options.routes?.[level]
+    return given === undefined ? level : options_.nonEmptyString(owner, `routes.${level}`, given)
+  }
+  const routes = { simple: route("simple"), medium: route("medium"), complex: route("complex") }
   return (input: In): Router.ComplexityDecision => decide(text(input), routes)
 }

@@ -1,5 +1,5 @@
-import * as Primitive from "../Primitive.js"
 import type * as Router from "../Router.js"
+import * as options_ from "./options.js"
 
 /** @internal */
 export const defaultKeywords: ReadonlyArray<string> = ["analyze", "compare", "explain", "why", "how", "detailed"]
@@ -25,14 +25,22 @@ const isWordChar = (c: number): boolean =>
 
 const round = (x: number): number => Math.round(x * 1e9) / 1e9
 
-const checkWeight = (what: string, x: unknown): number => {
-  if (typeof x !== "number" || !Number.isFinite(x)) {
-    throw new Primitive.InvalidPrimitive({
-      primitive: "Router.complexity",
-      reason: `${what} must be a finite number, got ${String(x)}`
-    })
-  }
+const owner = "Router.complexity"
+
+// Weights, thresholds and band bounds are scores and word counts: never
+// negative (a negative weight would make a signal argue for a cheaper route).
+const checkWeight = (option: string, x: unknown): number => options_.number(owner, option, x, { min: 0 })
+
+const strings = (option: string, x: unknown): ReadonlyArray<string> => {
+  if (!Array.isArray(x)) return options_.invalid(owner, option, "an array of strings", x)
+  x.forEach((item, i) => typeof item === "string" || options_.invalid(owner, `${option}[${i}]`, "a string", item))
   return x
+}
+
+const object = (option: string, x: unknown): void => {
+  if (x !== undefined && (typeof x !== "object" || x === null || Array.isArray(x))) {
+    options_.invalid(owner, option, "an object", x)
+  }
 }
 
 interface Compiled {
@@ -42,12 +50,19 @@ interface Compiled {
 
 /** @internal */
 export const compile = (options: Router.ScoreOptions = {}): Compiled => {
-  const substring = options.keywordMatch === "substring"
-  const keywords = (options.keywords ?? defaultKeywords).map((k) => k.toLowerCase()).filter((k) => k.length > 0)
-  const bands = [...(options.lengthBands ?? defaultLengthBands)]
-    .map((b) => ({
-      above: checkWeight("a length band's `above`", b.above),
-      weight: checkWeight("a band weight", b.weight)
+  object("options", options)
+  object("weights", options.weights)
+  object("thresholds", options.thresholds)
+  const substring = options.keywordMatch !== undefined &&
+    options_.oneOf(owner, "keywordMatch", options.keywordMatch, ["word", "substring"]) === "substring"
+  const keywords = strings("keywords", options.keywords ?? defaultKeywords).map((k) => k.toLowerCase())
+    .filter((k) => k.length > 0)
+  const rawBands = options.lengthBands ?? defaultLengthBands
+  if (!Array.isArray(rawBands)) options_.invalid(owner, "lengthBands", "an array of { above, weight }", rawBands)
+  const bands = rawBands
+    .map((b: Router.LengthBand, i) => ({
+      above: checkWeight(`lengthBands[${i}].above`, b?.above),
+      weight: checkWeight(`lengthBands[${i}].weight`, b?.weight)
     }))
     .sort((a, b) => b.above - a.above)
   const keywordWeight = checkWeight("weights.keyword", options.weights?.keyword ?? 0.3)
@@ -55,15 +70,12 @@ export const compile = (options: Router.ScoreOptions = {}): Compiled => {
   const complexAt = checkWeight("thresholds.complex", options.thresholds?.complex ?? 0.6)
   const mediumAt = checkWeight("thresholds.medium", options.thresholds?.medium ?? 0.3)
   if (mediumAt > complexAt) {
-    throw new Primitive.InvalidPrimitive({
-      primitive: "Router.complexity",
-      reason: `thresholds.medium (${mediumAt}) is above thresholds.complex (${complexAt})`
-    })
+    options_.invalid(owner, "thresholds.medium", `at most thresholds.complex (${complexAt})`, mediumAt)
   }
   // Beyond the highest band more words change nothing, so counting stops there.
   const countUpTo = bands.length > 0 ? bands[0]!.above : 0
 
-  const markers = (options.codeMarkers ?? defaultCodeMarkers).filter((m) => m.length > 0)
+  const markers = strings("codeMarkers", options.codeMarkers ?? defaultCodeMarkers).filter((m) => m.length > 0)
   // A marker that starts with a word character ("def ") must start a word, so
   // "undef x" is not code; others ("```") count anywhere.
   const markerAtWordStart = markers.map((m) => isWordChar(m.charCodeAt(0)))

@@ -17,6 +17,7 @@ import type * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
 import * as WorkflowContext from "../WorkflowContext.js"
+import * as options_ from "./options.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Stream")
@@ -50,9 +51,13 @@ const Proto = {
 export const isStreamPrimitive = (u: unknown): u is FlowStream.StreamPrimitive.Any =>
   typeof u === "object" && u !== null && TypeId in u
 
-const invalid = (primitive: string, reason: string): never => {
-  // Same policy as Primitive: a malformed workflow is reported where it is defined.
-  throw new Primitive.InvalidPrimitive({ primitive, reason })
+// Same policy as Primitive: a malformed workflow is reported where it is
+// defined, by `options.ts` (a thrown `Primitive.InvalidPrimitive`).
+const annotationsOf = (name: string, annotations: unknown): Primitive.Annotations | undefined => {
+  if (annotations !== undefined && (typeof annotations !== "object" || annotations === null)) {
+    options_.invalid(name, "annotations", "an object", annotations)
+  }
+  return annotations as Primitive.Annotations | undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -167,6 +172,8 @@ const makeRunState = (start: number): RunState => ({
 })
 
 const observe = (state: RunState, now: number, size: number) => {
+  // An empty chunk (a model's metadata parts, filtered out) carries no token: it is not a first token.
+  if (size === 0) return
   if (state.chunks === 0) {
     state.first = now
   } else {
@@ -337,15 +344,14 @@ export const unsafeMake = <In, A, E, R>(options: {
   readonly annotations?: Primitive.Annotations | undefined
   readonly body: (input: In) => EffectStream.Stream<A, E, R>
 }): FlowStream.StreamPrimitive<In, A, E, R> => {
-  if (typeof options.name !== "string" || options.name.trim().length === 0) {
-    invalid(String(options.name), "the name must be a non-empty string")
-  }
+  options_.nonEmptyString("Stream", "name", options.name)
+  options_.func(options.name, "f", options.body)
   const self = Object.create(Proto)
   self[BodyKey] = options.body
   self.name = options.name
   self.kind = options.kind
   self.children = options.children ?? []
-  self.annotations = options.annotations ?? {}
+  self.annotations = annotationsOf(options.name, options.annotations) ?? {}
   self.stream = instrument(options.name, options.kind, options.body)
   return self
 }
@@ -523,10 +529,12 @@ export const fromAsyncIterable: {
   options?: FlowStream.FromAsyncIterableOptions<E>
   // `any`: the error type depends on which overload was called (`catch` or not).
 ): FlowStream.StreamPrimitive<In, A, any> => {
-  const capacity = options?.bufferSize ?? defaultBufferSize
-  if (!Number.isInteger(capacity) || capacity < 1) {
-    invalid(name, `bufferSize must be a positive integer, got ${capacity}`)
-  }
+  options_.nonEmptyString("Stream.fromAsyncIterable", "name", name)
+  options_.func(name, "f", f)
+  const capacity = options?.bufferSize === undefined
+    ? defaultBufferSize
+    : options_.positiveInt(name, "bufferSize", options.bufferSize)
+  if (options?.catch !== undefined) options_.func(name, "catch", options.catch)
   const onError: (error: unknown) => unknown = options?.catch ??
     ((cause: unknown) => new FlowStream.AsyncIterableFailed({ primitive: name, cause }))
   return unsafeMake({
@@ -601,9 +609,7 @@ export const buffer = dual<
     options: { readonly capacity: number }
   ) => FlowStream.StreamPrimitive<In, A, E, R>
 >(2, (self, options) => {
-  if (!Number.isInteger(options.capacity) || options.capacity < 1) {
-    invalid(self.name, `the buffer capacity must be a positive integer, got ${options.capacity}`)
-  }
+  options_.positiveInt(self.name, "capacity", options?.capacity)
   const body = bodyOf(self)
   return unsafeMake({
     ...inherit(self),
@@ -682,7 +688,11 @@ export const collectText = dual<
     options?: { readonly name?: string | undefined; readonly separator?: string | undefined }
   ) => Primitive.Primitive<In, string, E, R>
 >((args) => isStreamPrimitive(args[0]), (self, options) => {
-  const separator = options?.separator ?? ""
+  const separator = options?.separator === undefined
+    ? ""
+    : typeof options.separator === "string"
+    ? options.separator
+    : options_.invalid(`collectText(${self.name})`, "separator", "a string", options.separator)
   return toPrimitive(
     self,
     (stream) => Effect.map(EffectStream.runCollect(stream), (chunk) => Chunk.join(chunk, separator)),

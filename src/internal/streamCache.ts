@@ -10,8 +10,8 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as EffectStream from "effect/Stream"
-import * as Primitive from "../Primitive.js"
 import type * as FlowStream from "../Stream.js"
+import * as options_ from "./options.js"
 import * as internal from "./stream.js"
 
 /** @internal */
@@ -48,11 +48,8 @@ type Pacer = (start: number, now: number, index: number, offsetMs: number) => nu
 const pacer = (name: string, pace: FlowStream.Pace | undefined): Pacer | undefined => {
   if (pace === undefined || pace === "immediate") return undefined
   if (pace === "original") return (start, now, _index, offset) => start + offset - now
-  const decoded = Duration.decodeUnknown(pace)
-  if (Option.isNone(decoded) || Duration.lessThan(decoded.value, Duration.zero)) {
-    throw new Primitive.InvalidPrimitive({ primitive: name, reason: `invalid replay pace ${String(pace)}` })
-  }
-  const millis = Duration.toMillis(decoded.value)
+  // Checked before decoding: `Duration.decode` reads "-5 millis" and NaN as zero.
+  const millis = Duration.toMillis(options_.duration(name, "pace", pace, { zero: true }))
   return (_start, _now, index) => index === 0 ? 0 : millis
 }
 
@@ -211,6 +208,22 @@ const engine = <In, A, E, R, SE, SR>(
     }))
 }
 
+const checkShare = <In>(
+  owner: string,
+  self: FlowStream.StreamPrimitive.Any,
+  options: FlowStream.ShareOptions<In>,
+  prefix: string
+): string => {
+  if (typeof options !== "object" || options === null) {
+    return options_.invalid(owner, "options", "an object with a `key` function", options)
+  }
+  const name = options.name === undefined
+    ? `${prefix}(${self.name})`
+    : options_.nonEmptyString(owner, "name", options.name)
+  options_.func(name, "key", options.key)
+  return name
+}
+
 /** @internal */
 export const share = dual<
   <In>(options: FlowStream.ShareOptions<In>) => <A, E, R>(
@@ -221,7 +234,7 @@ export const share = dual<
     options: FlowStream.ShareOptions<In>
   ) => Effect.Effect<FlowStream.StreamPrimitive<In, A, E, R>, never, Scope.Scope>
 >(2, (self, options) => {
-  const name = options.name ?? `share(${self.name})`
+  const name = checkShare("Stream.share", self, options, "share")
   return Effect.map(Effect.scope, (scope) =>
     internal.unsafeMake({
       name,
@@ -242,7 +255,15 @@ export const cached = dual<
     options: FlowStream.CachedOptions<In, A, SE, SR>
   ) => Effect.Effect<FlowStream.StreamPrimitive<In, A, E, R | SR>, never, Scope.Scope>
 >(2, (self, options) => {
-  const name = options.name ?? `cached(${self.name})`
+  const name = checkShare("Stream.cached", self, options, "cached")
+  const store = options.store as unknown
+  if (
+    typeof store !== "object" || store === null ||
+    typeof (store as FlowStream.RecordingStore<unknown>).get !== "function" ||
+    typeof (store as FlowStream.RecordingStore<unknown>).set !== "function"
+  ) {
+    options_.invalid(name, "store", "a RecordingStore ({ get, set }, e.g. Stream.memoryStore())", store)
+  }
   // Checked here, where the workflow is defined, not on the first hit.
   const pace = pacer(name, options.pace)
   return Effect.map(Effect.scope, (scope) =>

@@ -182,7 +182,7 @@ describe("hostile cache keys", () => {
       const cached = p.pipe(Cache.wrap())
       const error = yield* Effect.flip(Primitive.run(cached, { url: new Point(1) }))
       assert.strictEqual(error._tag, "InvalidKey")
-      assert.strictEqual(error.path, "input.url")
+      assert.strictEqual(error._tag === "InvalidKey" ? error.path : undefined, "input.url")
       assert.strictEqual(yield* Ref.get(calls), 0)
       // An input with no key was never cached: invalidating it is a no-op, not a defect.
       yield* Cache.invalidate(cached, { url: () => 0 })
