@@ -3,12 +3,12 @@
  *
  * Each suite is `bench/<suite>.ts`, whose default export is a `Suite`. With
  * no suite named, every suite runs. `--json` prints one JSON object per suite:
- * `{ "suite", "results": { name: nsPerOp }, "ratios": { name: ratio } }`.
+ * `{ "suite", "results": { name: cpuNsPerOp }, "wall", "ratios", "spreads", "load" }`.
  */
 import { readdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { formatTable, type Suite } from "./harness.js"
+import { formatTable, load, type Suite } from "./harness.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const available = readdirSync(here)
@@ -28,9 +28,19 @@ if (unknown.length > 0) {
 
 for (const name of requested.length > 0 ? requested : available) {
   const suite: Suite = (await import(pathToFileURL(join(here, `${name}.ts`)).href)).default
-  if (!json) console.log(`\n${suite.description}\n`)
+  const before = load()
+  if (!json) console.log(`\n${suite.description}\n\nNode ${process.version}, ${before} before the suite\n`)
   const result = await suite.run({ quick })
-  if (json) console.log(JSON.stringify({ suite: suite.name, results: result.results, ratios: result.ratios }))
-  else console.log(formatTable(suite.name, result))
+  const after = load()
+  if (json) {
+    console.log(JSON.stringify({
+      suite: suite.name,
+      results: result.results,
+      wall: result.wall,
+      ratios: result.ratios,
+      spreads: result.spreads,
+      load: { before, after }
+    }))
+  } else console.log(`${formatTable(suite.name, result)}\n\n${after} after the suite`)
 }
 process.exit(0)

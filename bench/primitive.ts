@@ -1,18 +1,26 @@
 /**
- * `npm run bench -- primitive`: the cost of composing trivial steps.
+ * `npm run bench -- primitive`: the cost of composing trivial steps, on the
+ * path a user takes.
  *
- * A sequence of 10 steps and a fan-out of 10 branches, each step `n => n + 1`,
- * through flowtune, plain async/await and Promise.all, plain Effect, and
- * LangChain.js runnables, all in one process and interleaved rounds. flowtune
- * is measured with span tracing off (`Effect.withTracerEnabled(false)`) and on
- * (Effect's built-in tracer).
+ * A sequence of 10 steps and a fan-out of 10 branches, each step `n => n + 1`.
+ * The user's path comes first: `Effect.runPromise(Primitive.run(p, 0))` with
+ * default options and Effect's default tracer, exactly as the README shows it.
+ * Its peers have the same entry point and loop shape:
+ * - per call: one `runPromise` per operation on both sides (`seq.effect` is
+ *   `runPromise` of a 10-`flatMap` chain; `fan.promise-all` is one
+ *   `Promise.all` of 10 async calls);
+ * - in a run: 100 operations inside one program on both sides (one
+ *   `runPromise` of `repeatN` against one async function looping 100 times).
+ * Internal fast paths (`p.run` with tracing off, no run context) are
+ * measured beside them, labelled `internal.`, and are not what users get.
  */
 import { RunnableLambda, RunnableParallel, RunnableSequence } from "@langchain/core/runnables"
 import * as Effect from "effect/Effect"
 import * as Primitive from "../src/Primitive.js"
-import { measure, ratios, settings, type Suite } from "./harness.js"
+import { measureAll, pairedRatios, settings, type Suite } from "./harness.js"
 
 const N = 10
+const INNER = 100
 const indices = Array.from({ length: N }, (_, i) => i)
 
 const asyncStep = async (n: number) => n + 1
@@ -37,20 +45,19 @@ const lcParallel = RunnableParallel.from(Object.fromEntries(lambdas.map((l, i) =
 
 const untraced = <A, E>(effect: Effect.Effect<A, E>) => Effect.withTracerEnabled(effect, false)
 
-// Inside a running workflow the fan-out does not pay `runPromise` (entering the
-// Effect runtime from a Promise, ~8x a Promise.all on its own): run it 100
-// times in one program and report the cost per fan-out.
-const INNER = 100
-const inWorkflow = <A, E>(effect: Effect.Effect<A, E>) => ({
+const inRun = <A, E>(effect: Effect.Effect<A, E>) => ({
   ops: INNER,
-  run: () => Effect.runPromise(untraced(Effect.repeatN(effect, INNER - 1)))
+  run: () => Effect.runPromise(Effect.repeatN(effect, INNER - 1))
 })
 
 const suite: Suite = {
   name: "primitive",
-  description: "Sequence of 10 and fan-out of 10 trivial steps: flowtune vs async/await, Effect, LangChain.js",
+  description: "Sequence of 10 and fan-out of 10 trivial steps through Primitive.run (user's path) vs peers",
   run: async (options) => {
-    const results = await measure([
+    const measured = await measureAll([
+      // the user's path and its like-for-like peers, one runPromise per call
+      { name: "seq.user", run: () => Effect.runPromise(Primitive.run(sequence, 0)) },
+      { name: "seq.effect", run: () => Effect.runPromise(plainChain(0)) },
       {
         name: "seq.async-await",
         run: async () => {
@@ -59,37 +66,51 @@ const suite: Suite = {
           return x
         }
       },
-      { name: "seq.effect", run: () => Effect.runPromise(untraced(plainChain(0))) },
-      { name: "seq.flowtune", run: () => Effect.runPromise(untraced(sequence.run(0))) },
-      { name: "seq.flowtune.traced", run: () => Effect.runPromise(sequence.run(0)) },
-      { name: "seq.flowtune.run-context", run: () => Effect.runPromise(untraced(Primitive.run(sequence, 0))) },
       { name: "seq.langchain", run: () => lcSequence.invoke(0) },
+      // 100 sequences inside one run
+      { name: "seq.user.in-run", ...inRun(Primitive.run(sequence, 0)) },
+      { name: "seq.effect.in-run", ...inRun(plainChain(0)) },
+      // the fan-out, one entry per call
+      { name: "fan.user", run: () => Effect.runPromise(Primitive.run(fanOut, 0)) },
       { name: "fan.promise-all", run: () => Promise.all(indices.map(() => asyncStep(0))) },
-      { name: "fan.effect-all", run: () => Effect.runPromise(untraced(plainAll(0))) },
-      { name: "fan.flowtune", run: () => Effect.runPromise(untraced(fanOut.run(0))) },
-      { name: "fan.flowtune.traced", run: () => Effect.runPromise(fanOut.run(0)) },
-      { name: "fan.effect-all.in-workflow", ...inWorkflow(plainAll(0)) },
-      { name: "fan.flowtune.in-workflow", ...inWorkflow(fanOut.run(0)) },
-      { name: "fan.langchain", run: () => lcParallel.invoke(0) }
+      { name: "fan.effect-all", run: () => Effect.runPromise(plainAll(0)) },
+      { name: "fan.langchain", run: () => lcParallel.invoke(0) },
+      // 100 fan-outs inside one run, against 100 Promise.all in one async function
+      { name: "fan.user.in-run", ...inRun(Primitive.run(fanOut, 0)) },
+      {
+        name: "fan.promise-all.in-run",
+        ops: INNER,
+        run: async () => {
+          for (let k = 0; k < INNER; k++) await Promise.all(indices.map(() => asyncStep(0)))
+        }
+      },
+      // the floor: entering the Effect runtime from a Promise, nothing else
+      { name: "floor.runPromise(void)", run: () => Effect.runPromise(Effect.void) },
+      // internal fast paths, not what a user gets from the README
+      { name: "internal.seq.p.run-untraced", run: () => Effect.runPromise(untraced(sequence.run(0))) },
+      { name: "internal.fan.p.run-untraced", run: () => Effect.runPromise(untraced(fanOut.run(0))) }
     ], settings(options))
+    const { ratios, spreads } = pairedRatios(measured, [
+      ["seq.user", "seq.effect"],
+      ["seq.user.in-run", "seq.effect.in-run"],
+      ["seq.user", "seq.async-await"],
+      ["seq.langchain", "seq.async-await"],
+      ["fan.user", "fan.promise-all"],
+      ["fan.user.in-run", "fan.promise-all.in-run"],
+      ["fan.effect-all", "fan.promise-all"],
+      ["fan.langchain", "fan.promise-all"],
+      ["floor.runPromise(void)", "fan.promise-all"],
+      ["internal.seq.p.run-untraced", "seq.effect"],
+      ["internal.fan.p.run-untraced", "fan.promise-all"]
+    ])
     return {
-      results,
-      ratios: ratios(results, [
-        ["seq.flowtune", "seq.effect"],
-        ["seq.flowtune.traced", "seq.effect"],
-        ["seq.effect", "seq.async-await"],
-        ["seq.flowtune", "seq.async-await"],
-        ["seq.langchain", "seq.async-await"],
-        ["fan.flowtune", "fan.promise-all"],
-        ["fan.flowtune.traced", "fan.promise-all"],
-        ["fan.effect-all", "fan.promise-all"],
-        ["fan.langchain", "fan.promise-all"],
-        ["fan.flowtune", "fan.effect-all"],
-        ["fan.flowtune.in-workflow", "fan.promise-all"],
-        ["fan.flowtune.in-workflow", "fan.effect-all.in-workflow"]
-      ]),
+      results: measured.cpu,
+      wall: measured.wall,
+      ratios,
+      spreads,
       notes: [
-        "Targets: seq.flowtune/seq.effect <= 1.5; fan.flowtune/fan.promise-all <= 20 (siblings still interrupted on failure)."
+        "Targets (issue 16): seq.user/seq.effect <= 1.5; fan.user/fan.promise-all <= 20.",
+        "floor.runPromise(void)/fan.promise-all is what entering Effect once per call costs before any work."
       ]
     }
   }

@@ -9,8 +9,16 @@
  * - `forEach(p, { concurrency })`: map-reduce over a list, order preserved.
  * - `retry`, `timeout`, `fallback`: resilience around any step.
  *
- * Every run of a primitive is a span named after it (when tracing is on), so
- * sequence steps and parallel branches appear as its children.
+ * Every run of a primitive is a span named after it, so sequence steps and
+ * parallel branches appear as its children, whenever a tracer that records
+ * spans is installed (`Tracing.layerMemory`, `Tracing.record`, OpenTelemetry,
+ * `Metrics.layer`). Under Effect's built-in tracer, which keeps no span once it
+ * ends, and with tracing disabled, no span is opened: spans cost nothing
+ * until someone reads them.
+ *
+ * Two ways to run: `Primitive.run(p, input)` is the entry point (it gives the
+ * run its context: run id, timeline of checkpoints), `p.run(input)` is the
+ * step as an effect, for use inside a run that already has one.
  *
  * @example
  * ```ts
@@ -32,10 +40,12 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type { NoInfer } from "effect/Types"
 import * as internal from "./internal/primitive.js"
+import type { Sequence } from "./internal/primitiveSequence.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
 
 /**
@@ -97,7 +107,13 @@ export interface Primitive<in In, out Out, out E = never, out R = never>
   /** The primitives this one is composed of, in order. */
   readonly children: ReadonlyArray<Primitive.Any>
   readonly annotations: Annotations
-  /** Runs the step (in a span named after it when tracing is on). */
+  /**
+   * The step itself, as an effect: use it to compose a primitive inside other
+   * effects. It joins the run context already present (if any) and creates
+   * none; `Primitive.run(p, input)` is the entry point that also gives the run
+   * its context (run id, timeline). It opens a span named after the primitive
+   * when a recording tracer is installed (see the module docs).
+   */
   readonly run: (input: In) => Effect.Effect<Out, E, R>
   toJSON(): unknown
 }
@@ -245,6 +261,56 @@ export const make: <In, Out, E = never, R = never>(
 ) => Primitive<In, Out, E, R> = internal.make
 
 /**
+ * Everything a combinator needs to build its primitive in one call, so that
+ * nothing is patched on a finished primitive (`Cache.wrap`, `Router.make`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MakeWithOptions<In, Out, E, R> {
+  readonly name: string
+  /** Default `"step"`; a wrapper names itself (`"cache"`, `"router"`). */
+  readonly kind?: Kind | undefined
+  /** The primitives it wraps or chooses between, for tools that walk a workflow. */
+  readonly children?: ReadonlyArray<Primitive.Any> | undefined
+  readonly annotations?: Annotations | undefined
+  /** Extra read-only properties of the primitive (a router's routes, a cache's key function). */
+  readonly fields?: Readonly<Record<string | symbol, unknown>> | undefined
+  /**
+   * The step's logic. It receives the running fiber, so a hot path can read
+   * its services, clock and run context in the same runloop step that decides
+   * whether to open a span (one step instead of two per call).
+   */
+  readonly run: (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<Out, E, R>
+}
+
+/**
+ * A primitive from a run hook, with its kind, children, annotations and
+ * extra fields given at construction. The result behaves like every other
+ * primitive: a span named after it when a recording tracer is installed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Primitive } from "flowtune"
+ *
+ * const inner = Primitive.fromFunction("inner", (n: number) => n + 1)
+ * const twice = Primitive.makeWith({
+ *   name: "twice(inner)",
+ *   kind: "twice",
+ *   children: [inner],
+ *   run: (n: number) => Effect.flatMap(inner.run(n), inner.run)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWith: <In, Out, E = never, R = never>(
+  options: MakeWithOptions<In, Out, E, R>
+) => Primitive<In, Out, E, R> = internal.makeWith
+
+/**
  * A step from a plain synchronous function. A throw is a defect: use `make`
  * with a typed error for expected failures.
  *
@@ -339,233 +405,7 @@ export const around: {
  * @since 0.1.0
  * @category composition
  */
-export const sequence: {
-  <I0, I1, E1, R1>(
-    step1: Primitive<I0, I1, E1, R1>
-  ): Primitive<I0, I1, E1, R1>
-  <I0, I1, I2, E1, E2, R1, R2>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>
-  ): Primitive<I0, I2, E1 | E2, R1 | R2>
-  <I0, I1, I2, I3, E1, E2, E3, R1, R2, R3>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>
-  ): Primitive<I0, I3, E1 | E2 | E3, R1 | R2 | R3>
-  <I0, I1, I2, I3, I4, E1, E2, E3, E4, R1, R2, R3, R4>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>
-  ): Primitive<I0, I4, E1 | E2 | E3 | E4, R1 | R2 | R3 | R4>
-  <I0, I1, I2, I3, I4, I5, E1, E2, E3, E4, E5, R1, R2, R3, R4, R5>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>
-  ): Primitive<I0, I5, E1 | E2 | E3 | E4 | E5, R1 | R2 | R3 | R4 | R5>
-  <I0, I1, I2, I3, I4, I5, I6, E1, E2, E3, E4, E5, E6, R1, R2, R3, R4, R5, R6>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>
-  ): Primitive<I0, I6, E1 | E2 | E3 | E4 | E5 | E6, R1 | R2 | R3 | R4 | R5 | R6>
-  <I0, I1, I2, I3, I4, I5, I6, I7, E1, E2, E3, E4, E5, E6, E7, R1, R2, R3, R4, R5, R6, R7>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>
-  ): Primitive<I0, I7, E1 | E2 | E3 | E4 | E5 | E6 | E7, R1 | R2 | R3 | R4 | R5 | R6 | R7>
-  <I0, I1, I2, I3, I4, I5, I6, I7, I8, E1, E2, E3, E4, E5, E6, E7, E8, R1, R2, R3, R4, R5, R6, R7, R8>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>,
-    step8: Primitive<I7, I8, E8, R8>
-  ): Primitive<I0, I8, E1 | E2 | E3 | E4 | E5 | E6 | E7 | E8, R1 | R2 | R3 | R4 | R5 | R6 | R7 | R8>
-  <I0, I1, I2, I3, I4, I5, I6, I7, I8, I9, E1, E2, E3, E4, E5, E6, E7, E8, E9, R1, R2, R3, R4, R5, R6, R7, R8, R9>(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>,
-    step8: Primitive<I7, I8, E8, R8>,
-    step9: Primitive<I8, I9, E9, R9>
-  ): Primitive<I0, I9, E1 | E2 | E3 | E4 | E5 | E6 | E7 | E8 | E9, R1 | R2 | R3 | R4 | R5 | R6 | R7 | R8 | R9>
-  <
-    I0,
-    I1,
-    I2,
-    I3,
-    I4,
-    I5,
-    I6,
-    I7,
-    I8,
-    I9,
-    I10,
-    E1,
-    E2,
-    E3,
-    E4,
-    E5,
-    E6,
-    E7,
-    E8,
-    E9,
-    E10,
-    R1,
-    R2,
-    R3,
-    R4,
-    R5,
-    R6,
-    R7,
-    R8,
-    R9,
-    R10
-  >(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>,
-    step8: Primitive<I7, I8, E8, R8>,
-    step9: Primitive<I8, I9, E9, R9>,
-    step10: Primitive<I9, I10, E10, R10>
-  ): Primitive<
-    I0,
-    I10,
-    E1 | E2 | E3 | E4 | E5 | E6 | E7 | E8 | E9 | E10,
-    R1 | R2 | R3 | R4 | R5 | R6 | R7 | R8 | R9 | R10
-  >
-  <
-    I0,
-    I1,
-    I2,
-    I3,
-    I4,
-    I5,
-    I6,
-    I7,
-    I8,
-    I9,
-    I10,
-    I11,
-    E1,
-    E2,
-    E3,
-    E4,
-    E5,
-    E6,
-    E7,
-    E8,
-    E9,
-    E10,
-    E11,
-    R1,
-    R2,
-    R3,
-    R4,
-    R5,
-    R6,
-    R7,
-    R8,
-    R9,
-    R10,
-    R11
-  >(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>,
-    step8: Primitive<I7, I8, E8, R8>,
-    step9: Primitive<I8, I9, E9, R9>,
-    step10: Primitive<I9, I10, E10, R10>,
-    step11: Primitive<I10, I11, E11, R11>
-  ): Primitive<
-    I0,
-    I11,
-    E1 | E2 | E3 | E4 | E5 | E6 | E7 | E8 | E9 | E10 | E11,
-    R1 | R2 | R3 | R4 | R5 | R6 | R7 | R8 | R9 | R10 | R11
-  >
-  <
-    I0,
-    I1,
-    I2,
-    I3,
-    I4,
-    I5,
-    I6,
-    I7,
-    I8,
-    I9,
-    I10,
-    I11,
-    I12,
-    E1,
-    E2,
-    E3,
-    E4,
-    E5,
-    E6,
-    E7,
-    E8,
-    E9,
-    E10,
-    E11,
-    E12,
-    R1,
-    R2,
-    R3,
-    R4,
-    R5,
-    R6,
-    R7,
-    R8,
-    R9,
-    R10,
-    R11,
-    R12
-  >(
-    step1: Primitive<I0, I1, E1, R1>,
-    step2: Primitive<I1, I2, E2, R2>,
-    step3: Primitive<I2, I3, E3, R3>,
-    step4: Primitive<I3, I4, E4, R4>,
-    step5: Primitive<I4, I5, E5, R5>,
-    step6: Primitive<I5, I6, E6, R6>,
-    step7: Primitive<I6, I7, E7, R7>,
-    step8: Primitive<I7, I8, E8, R8>,
-    step9: Primitive<I8, I9, E9, R9>,
-    step10: Primitive<I9, I10, E10, R10>,
-    step11: Primitive<I10, I11, E11, R11>,
-    step12: Primitive<I11, I12, E12, R12>
-  ): Primitive<
-    I0,
-    I12,
-    E1 | E2 | E3 | E4 | E5 | E6 | E7 | E8 | E9 | E10 | E11 | E12,
-    R1 | R2 | R3 | R4 | R5 | R6 | R7 | R8 | R9 | R10 | R11 | R12
-  >
-  <const Steps extends readonly [Primitive.Any, ...Array<Primitive.Any>]>(
-    ...steps: Steps extends ValidSequence<Steps> ? Steps : ValidSequence<Steps>
-  ): Primitive<Input<Steps[0]>, Output<Last<Steps>>, Error<Steps[number]>, Context<Steps[number]>>
-} = internal.sequence as any // overloads are checked at call sites; the implementation is untyped
+export const sequence: Sequence = internal.sequence as any // the overloads are checked at call sites; the implementation is untyped
 
 /**
  * Runs `that` on the output of `self`: a two-step `sequence`.
@@ -742,7 +582,8 @@ export const fallback: {
 /**
  * Runs a primitive on one input inside a run context: the current one, or a
  * fresh one (new run id, empty timeline) when there is none or when options
- * are given.
+ * are given. This is the entry point; `p.run(input)` is the same step without
+ * the context, for composing inside a run.
  *
  * @since 0.1.0
  * @category running

@@ -9,6 +9,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as Primitive from "../src/Primitive.js"
+import * as Tracing from "../src/Tracing.js"
 
 /** A step that takes `seconds` of (virtual) time and returns `value`. */
 const slow = <A>(name: string, seconds: number, value: A) =>
@@ -155,15 +156,49 @@ describe("Primitive", () => {
       expectInvalid(() => (Primitive.sequence as any)(), "at least one step")
       expectInvalid(() => Primitive.parallel([] as any), "at least one branch")
       expectInvalid(() => Primitive.parallel({} as any), "at least one branch")
-      expectInvalid(() => Primitive.parallel([step], { concurrency: 0 }), "concurrency must be a positive integer")
+      expectInvalid(() => Primitive.parallel([step], { concurrency: 0 }), `"concurrency" must be a positive integer`)
       expectInvalid(() => Primitive.forEach(step, { concurrency: -2 }), "got -2")
       expectInvalid(() => Primitive.forEach(step, { concurrency: 1.5 }), "got 1.5")
-      expectInvalid(() => Primitive.timeout(step, -5), "positive duration")
-      expectInvalid(() => Primitive.timeout(step, "0 millis"), "positive duration")
+      expectInvalid(() => Primitive.timeout(step, -5), "positive finite duration")
+      expectInvalid(() => Primitive.timeout(step, "0 millis"), "positive finite duration")
       expectInvalid(() => Primitive.fromFunction("  ", (n: number) => n), "non-empty")
       expectInvalid(() => (Primitive.sequence as any)(step, { run: () => 1 }), "must be a Primitive")
       expectInvalid(() => Primitive.fallback(step, [] as any), "at least one alternative")
+      expectInvalid(() => Primitive.parallel([step], { mode: "all" as any }), `"mode" must be one of`)
+      expectInvalid(() => Primitive.parallel([step], { concurrency: Number.NaN }), "got NaN")
+      expectInvalid(() => Primitive.retry(step, { schedule: 3 as any }), `"schedule" must be a Schedule`)
+      expectInvalid(() => Primitive.fallback(step, [step], { when: "x" as any }), `"when" must be a function`)
+      expectInvalid(() => Primitive.timeout(step, Number.NaN), `"duration" must be a positive`)
+      expectInvalid(() => Primitive.makeWith({ name: "w", run: undefined as any }), `"run" must be a function`)
     })
+  })
+
+  describe("makeWith", () => {
+    it.effect("kind, children, annotations and fields are given at construction; run receives the fiber", () =>
+      Effect.gen(function*() {
+        const inner = Primitive.fromFunction("inner", (n: number) => n + 1)
+        const marker = Symbol.for("test/marker")
+        const twice = Primitive.makeWith({
+          name: "twice(inner)",
+          kind: "twice",
+          children: [inner],
+          annotations: { costPerCall: 0.5 },
+          fields: { [marker]: "info", extra: 1 },
+          run: (n: number, fiber) => Effect.map(Effect.flatMap(inner.run(n), inner.run), (m) => [m, fiber.id()._tag])
+        })
+        assert.strictEqual(twice.kind, "twice")
+        assert.deepStrictEqual(twice.children, [inner])
+        assert.strictEqual(twice.annotations.costPerCall, 0.5)
+        assert.strictEqual((twice as any)[marker], "info") // `any`: a field the Primitive type does not declare
+        assert.deepStrictEqual(yield* Primitive.run(twice, 1), [3, "Runtime"])
+        const [, spans] = yield* Tracing.record(Primitive.run(twice, 1))
+        const root = spans.find((s) => s.name === "twice(inner)")!
+        assert.strictEqual(root.attributes["flowtune.primitive.kind"], "twice")
+        assert.deepStrictEqual(spans.filter((s) => s.parentSpanId === root.spanId).map((s) => s.name), [
+          "inner",
+          "inner"
+        ])
+      }))
   })
 
   describe("sequence", () => {
@@ -289,7 +324,7 @@ describe("Primitive", () => {
               span.parent._tag === "Some" ? (span.parent.value as any).name : ""))
         const fanOut = Primitive.parallel([parentOf("a"), parentOf("b")], { name: "both" })
         assert.deepStrictEqual(yield* Primitive.run(fanOut, undefined), ["both", "both"])
-      }))
+      }).pipe(Effect.provide(Tracing.layerMemory())))
   })
 
   describe("forEach", () => {
@@ -440,6 +475,16 @@ describe("Primitive", () => {
         const noSpan = Primitive.make("quiet", (_: void) => Effect.option(Effect.currentSpan))
         const outside = yield* Primitive.run(noSpan, undefined).pipe(Effect.withTracerEnabled(false))
         assert.strictEqual(outside._tag, "None")
+      }).pipe(Effect.provide(Tracing.layerMemory())))
+
+    it.effect("under Effect's built-in tracer no span is opened (nobody could read it); a recorder sees them all", () =>
+      Effect.gen(function*() {
+        const probe = Primitive.make("probe", (_: void) => Effect.option(Effect.currentSpan))
+        const workflow = Primitive.sequence(Primitive.fromFunction("first", (_: void) => undefined), probe)
+        // `it.effect` runs with Effect's default tracer, as `Effect.runPromise` does.
+        assert.strictEqual((yield* Primitive.run(workflow, undefined))._tag, "None")
+        const [, spans] = yield* Tracing.record(Primitive.run(workflow, undefined))
+        assert.deepStrictEqual(spans.map((s) => s.name).sort(), ["first", "probe", workflow.name].sort())
       }))
   })
 })

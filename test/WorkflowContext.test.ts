@@ -2,8 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as Primitive from "../src/Primitive.js"
+import * as Tracing from "../src/Tracing.js"
 import * as WorkflowContext from "../src/WorkflowContext.js"
 
 const marks = (timeline: ReadonlyArray<WorkflowContext.Checkpoint>) =>
@@ -87,7 +89,7 @@ describe("WorkflowContext", () => {
         }))
       yield* Primitive.run(step, undefined)
       assert.deepStrictEqual(events, [{ name: "inside", attributes: { k: 1 } }])
-    }))
+    }).pipe(Effect.provide(Tracing.layerMemory())))
 
   it.effect("outside a run a checkpoint is harmless and Primitive.run supplies a fresh context", () =>
     Effect.gen(function*() {
@@ -97,5 +99,36 @@ describe("WorkflowContext", () => {
       const b = yield* Primitive.run(seen, undefined, { runId: "given" })
       assert.notStrictEqual(a, "given")
       assert.strictEqual(b, "given")
+    }))
+
+  it.effect("run ids are drawn from Effect's Random: a seeded Random gives the same ids", () =>
+    Effect.gen(function*() {
+      const ids = Effect.all([
+        Effect.map(WorkflowContext.make(), (c) => c.runId),
+        Effect.map(WorkflowContext.make(), (c) => c.runId)
+      ])
+      const a = yield* Effect.withRandom(ids, Random.make("seed"))
+      const b = yield* Effect.withRandom(ids, Random.make("seed"))
+      assert.deepStrictEqual(a, b)
+      assert.notStrictEqual(a[0], a[1])
+      for (const id of a) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    }))
+
+  it.effect("nested fan-outs give each branch its path; Primitive.run inside a run joins it", () =>
+    Effect.gen(function*() {
+      const mark = (name: string) => Primitive.make(name, (_: void) => WorkflowContext.checkpoint(name))
+      const inner = Primitive.parallel({ x: mark("x"), y: mark("y") })
+      const workflow = Primitive.parallel({ left: inner, right: mark("r") })
+      const joined = Primitive.make("joined", (_: void) => Primitive.run(mark("j"), undefined))
+      const timeline = yield* Effect.zipRight(
+        Effect.zipRight(Primitive.run(workflow, undefined), Primitive.run(joined, undefined)),
+        WorkflowContext.timeline
+      ).pipe(WorkflowContext.withContext())
+      assert.deepStrictEqual(timeline.map((c) => `${c.name}@${c.branch.join("/")}`).sort(), [
+        "j@",
+        "r@right",
+        "x@left/x",
+        "y@left/y"
+      ])
     }))
 })

@@ -1,3 +1,4 @@
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -10,6 +11,8 @@ export interface FanOutOptions {
   readonly concurrency: number
   /** Interrupt the running siblings at the first failure and stop starting new ones. */
   readonly failFast: boolean
+  /** The context of branch `index`'s fiber, given the parent's (default: the parent's). */
+  readonly context?: ((parent: Context.Context<never>, index: number) => Context.Context<never>) | undefined
 }
 
 /**
@@ -34,12 +37,23 @@ export const fanOut = <A, E, R>(
   options: FanOutOptions
 ): Effect.Effect<Array<Exit.Exit<A, E>>, never, R> =>
   Effect.withFiberRuntime<Array<Exit.Exit<A, E>>, never, R>((parent, status) => {
+    const parentContext = parent.getFiberRef(FiberRef.currentContext)
+    const fiberRefs = parent.getFiberRefs()
     const runtime = Runtime.make<R>({
       // The parent fiber's context is, by construction, the `R` this effect requires.
-      context: parent.getFiberRef(FiberRef.currentContext) as any,
+      context: parentContext as any,
       runtimeFlags: status.runtimeFlags,
-      fiberRefs: parent.getFiberRefs()
+      fiberRefs
     })
+    const contextOf = options.context
+    // A branch's own context is set when its fiber is created (one runtime
+    // object per branch), not provided by an extra effect inside the branch.
+    const runtimeOf = contextOf === undefined ? () => runtime : (index: number) =>
+      Runtime.make<R>({
+        context: contextOf(parentContext, index) as any, // the parent's context plus a service: still `R`
+        runtimeFlags: status.runtimeFlags,
+        fiberRefs
+      })
     const parentId = parent.id()
     return Effect.async<Array<Exit.Exit<A, E>>>((resume) => {
       const exits = new Array<Exit.Exit<A, E>>(count)
@@ -75,7 +89,7 @@ export const fanOut = <A, E, R>(
         pumping = true
         while (!failed && !cancelled && next < count && running.size < options.concurrency) {
           const index = next++
-          const fiber = Runtime.runFork(runtime, branch(index))
+          const fiber = Runtime.runFork(runtimeOf(index), branch(index))
           const exit = fiber.unsafePoll()
           if (exit !== null) {
             onExit(index, fiber)(exit)

@@ -1,12 +1,17 @@
-import * as Duration from "effect/Duration"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
+import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import { collectFailFast, fanOut } from "./fanOut.js"
+import * as Options from "./options.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Primitive")
@@ -40,23 +45,37 @@ const Proto = {
 export const isPrimitive = (u: unknown): u is Primitive.Primitive.Any =>
   typeof u === "object" && u !== null && TypeId in u
 
-const invalid = (primitive: string, reason: string): never => {
-  // A malformed workflow is a programming error: it is reported where the
-  // workflow is defined, not on the first request that happens to run it.
-  throw new Primitive.InvalidPrimitive({ primitive, reason })
-}
+const checkName = (kind: string, name: unknown): string => Options.nonEmptyString(`Primitive.${kind}`, "name", name)
 
-const checkName = (name: string) => {
-  if (typeof name !== "string" || name.trim().length === 0) invalid(String(name), "the name must be a non-empty string")
-}
+const checkConcurrency = (owner: string, concurrency: unknown): number =>
+  concurrency === undefined || concurrency === "unbounded"
+    ? Infinity
+    : typeof concurrency === "number" && Number.isInteger(concurrency) && concurrency >= 1
+    ? concurrency
+    : Options.invalid(owner, "concurrency", `a positive integer or "unbounded"`, concurrency)
 
-const checkConcurrency = (name: string, concurrency: number | "unbounded" | undefined): number => {
-  if (concurrency === undefined || concurrency === "unbounded") return Infinity
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    return invalid(name, `concurrency must be a positive integer or "unbounded", got ${concurrency}`)
+const checkOptions = (owner: string, options: unknown): void => {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    Options.invalidShape(owner, `options must be an object, got ${Options.show(options)}`)
   }
-  return concurrency
 }
+
+// Effect's built-in tracer keeps its spans nowhere once they end: a span it
+// builds can only be seen by code that asks for the current span while it is
+// open. Primitives therefore open spans only when another tracer is installed
+// (flowtune's recording tracer, OpenTelemetry, the metrics layer...). On a
+// sequence of 10 run the way the README shows, the built-in tracer's spans
+// were 90% of the CPU time (bench/primitive.ts).
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether a primitive run on this fiber opens a span: tracing is enabled and
+ * the tracer is not Effect's built-in one.
+ *
+ * @internal
+ */
+export const isRecording = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 // Re-wrapping a primitive (to rename or annotate it) must not add a second
 // span around the first, so the new primitive runs the old one's body.
@@ -86,23 +105,33 @@ export const unsafeMake = <In, Out, E, R>(options: {
   readonly body: (input: In) => Effect.Effect<Out, E, R>
   /** The same logic calling children untraced (defaults to `body`). */
   readonly untraced?: ((input: In) => Effect.Effect<Out, E, R>) | undefined
+  /** The untraced logic given the running fiber, run in the same step as the tracer check. */
+  readonly direct?: ((input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<Out, E, R>) | undefined
+  /** Extra own properties (a router's routes, a cached primitive's key function). */
+  readonly fields?: Readonly<Record<string | symbol, unknown>> | undefined
 }): Primitive.Primitive<In, Out, E, R> => {
-  checkName(options.name)
-  const { body, kind, name } = options
+  const { body, kind } = options
+  const name = checkName(kind, options.name)
   const untraced = options.untraced ?? body
+  const direct = options.direct
   const spanOptions = { attributes: spanAttributes(kind), captureStackTrace: false }
-  // The tracer switch is read once per run, at the outermost primitive: when
-  // tracing is off, a sequence runs its steps' untraced bodies directly, which
-  // keeps it within a few percent of a hand-written Effect chain. (Effect's own
-  // `withSpan` still builds a no-op span when the tracer is disabled, and its
-  // default call-site stack capture costs ~20 us per span on Node 20.)
-  const run = (input: In): Effect.Effect<Out, E, R> =>
-    Effect.withFiberRuntime((fiber) =>
-      fiber.getFiberRef(FiberRef.currentTracerEnabled)
-        ? Effect.withSpan(body(input), name, spanOptions)
-        : untraced(input)
-    )
+  // The tracer is looked at once per run, at the outermost primitive: when no
+  // span is opened, a sequence runs its steps' untraced bodies directly, which
+  // keeps it close to a hand-written Effect chain. (`captureStackTrace: false`:
+  // Effect's default call-site capture costs ~20 us per span on Node 20.)
+  const run = direct === undefined
+    ? (input: In): Effect.Effect<Out, E, R> =>
+      Effect.withFiberRuntime((fiber) =>
+        isRecording(fiber) ? Effect.withSpan(body(input), name, spanOptions) : untraced(input)
+      )
+    : (input: In): Effect.Effect<Out, E, R> =>
+      Effect.withFiberRuntime((fiber) =>
+        isRecording(fiber) ? Effect.withSpan(body(input), name, spanOptions) : direct(input, fiber)
+      )
   const self = Object.create(Proto)
+  if (options.fields !== undefined) {
+    for (const key of Reflect.ownKeys(options.fields)) self[key] = options.fields[key]
+  }
   self[BodyKey] = body
   self[UntracedKey] = untraced
   self.name = name
@@ -111,6 +140,29 @@ export const unsafeMake = <In, Out, E, R>(options: {
   self.annotations = options.annotations ?? {}
   self.run = run
   return self
+}
+
+/** @internal */
+export const makeWith = <In, Out, E = never, R = never>(
+  options: Primitive.MakeWithOptions<In, Out, E, R>
+): Primitive.Primitive<In, Out, E, R> => {
+  const owner = `Primitive.makeWith`
+  if (typeof options !== "object" || options === null) Options.invalidShape(owner, "options must be an object")
+  const step = Options.func<Primitive.MakeWithOptions<In, Out, E, R>["run"]>(owner, "run", options.run)
+  const children = options.children ?? []
+  for (const child of children) {
+    if (!isPrimitive(child)) Options.invalidShape(owner, `every child must be a Primitive, got ${Options.show(child)}`)
+  }
+  const body = (input: In) => Effect.withFiberRuntime<Out, E, R>((fiber) => step(input, fiber))
+  return unsafeMake({
+    name: options.name,
+    kind: options.kind === undefined ? "step" : Options.nonEmptyString(owner, "kind", options.kind),
+    children,
+    annotations: options.annotations,
+    fields: options.fields,
+    body,
+    direct: step
+  })
 }
 
 /** @internal */
@@ -242,22 +294,27 @@ const isAnonymousSequence = (p: Primitive.Primitive.Any) =>
 
 /** @internal */
 export const sequence = (...steps: ReadonlyArray<Primitive.Primitive.Any>): Primitive.Primitive.Any => {
-  if (steps.length === 0) return invalid("sequence", "a sequence needs at least one step")
+  if (steps.length === 0) return Options.invalidShape("sequence", "a sequence needs at least one step")
   for (const step of steps) {
-    if (!isPrimitive(step)) return invalid("sequence", `every step must be a Primitive, got ${String(step)}`)
+    if (!isPrimitive(step)) {
+      return Options.invalidShape("sequence", `every step must be a Primitive, got ${Options.show(step)}`)
+    }
   }
   const flat = steps.flatMap((step) => isAnonymousSequence(step) ? step.children : [step])
-  const runs = flat.map((step) => step.run)
-  const body = (input: unknown) => {
-    let effect = runs[0]!(input)
-    for (let i = 1; i < runs.length; i++) effect = Effect.flatMap(effect, runs[i]!)
-    return effect
-  }
+  const chain =
+    (runs: ReadonlyArray<(input: unknown) => Effect.Effect<unknown, unknown, unknown>>) => (input: unknown) => {
+      let effect = runs[0]!(input)
+      for (let i = 1; i < runs.length; i++) effect = Effect.flatMap(effect, runs[i]!)
+      return effect
+    }
   return unsafeMake({
     name: `sequence(${flat.map((s) => s.name).join(" >> ")})`,
     kind: "sequence",
     children: flat,
-    body
+    body: chain(flat.map((step) => step.run)),
+    // No span is opened in this run: the steps' bodies are chained directly,
+    // without one tracer check per step.
+    untraced: chain(flat.map(untracedOf))
   })
 }
 
@@ -272,27 +329,17 @@ export const andThen = dual<
   ) => Primitive.Primitive<In, Out2, E | E2, R | R2>
 >(2, (self, that) => sequence(self, that) as any)
 
-const runBranches = (
-  name: string,
-  branches: ReadonlyArray<Primitive.Primitive.Any>,
-  keys: ReadonlyArray<string>,
-  concurrency: number,
-  failFast: boolean
-) =>
-(input: unknown) =>
-  Effect.flatMap(Effect.serviceOption(WorkflowContext.WorkflowContext), (context) =>
-    fanOut(
-      branches.length,
-      context._tag === "Some"
-        ? (i) =>
-          Effect.provideService(
-            branches[i]!.run(input),
-            WorkflowContext.WorkflowContext,
-            WorkflowContext.child(context.value, keys[i]!)
-          )
-        : (i) => branches[i]!.run(input),
-      { concurrency, failFast }
-    ))
+// Each branch sees the run context one level deeper; it is put in the
+// branch fiber's context when the fiber is created, rather than provided by
+// an extra effect inside the branch.
+const branchContexts = (keys: ReadonlyArray<string>) => (parent: Context.Context<never>, index: number) => {
+  const context: WorkflowContext.WorkflowContextShape | undefined = parent.unsafeMap.get(
+    WorkflowContext.WorkflowContext.key
+  )
+  return context === undefined
+    ? parent
+    : Context.add(parent, WorkflowContext.WorkflowContext, WorkflowContext.child(context, keys[index]!))
+}
 
 /** @internal */
 export const parallel = (
@@ -302,14 +349,22 @@ export const parallel = (
   const isTuple = Array.isArray(branches)
   const keys = isTuple ? branches.map((b: Primitive.Primitive.Any) => b.name) : Object.keys(branches)
   const list: ReadonlyArray<Primitive.Primitive.Any> = isTuple ? branches : Object.values(branches)
-  const name = options?.name ?? `parallel(${list.map((b) => b.name).join(" | ")})`
-  if (list.length === 0) return invalid(name, "a parallel fan-out needs at least one branch")
+  checkOptions("parallel", options)
+  const name = options?.name === undefined
+    ? `parallel(${list.map((b) => b?.name).join(" | ")})`
+    : Options.nonEmptyString("parallel", "name", options.name)
+  if (list.length === 0) return Options.invalidShape(name, "a parallel fan-out needs at least one branch")
   for (const branch of list) {
-    if (!isPrimitive(branch)) return invalid(name, `every branch must be a Primitive, got ${String(branch)}`)
+    if (!isPrimitive(branch)) {
+      return Options.invalidShape(name, `every branch must be a Primitive, got ${Options.show(branch)}`)
+    }
   }
   const concurrency = checkConcurrency(name, options?.concurrency)
-  const failFast = (options?.mode ?? "fail-fast") === "fail-fast"
-  const run = runBranches(name, list, keys, concurrency, failFast)
+  const failFast = options?.mode === undefined ||
+    Options.oneOf(name, "mode", options.mode, ["fail-fast", "collect"]) === "fail-fast"
+  const runs = list.map((branch) => branch.run)
+  const fanOptions = { concurrency, failFast, context: branchContexts(keys) }
+  const run = (input: unknown) => fanOut(runs.length, (i) => runs[i]!(input), fanOptions)
   const shape = (values: ReadonlyArray<unknown>) => {
     if (isTuple) return values
     const record: Record<string, unknown> = {}
@@ -332,15 +387,19 @@ export const forEach = dual<
     options?: Primitive.ForEachOptions
   ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E, R>
 >((args) => isPrimitive(args[0]), (self, options) => {
-  const name = options?.name ?? `forEach(${self.name})`
+  checkOptions("forEach", options)
+  const name = options?.name === undefined
+    ? `forEach(${self.name})`
+    : Options.nonEmptyString("forEach", "name", options.name)
   const concurrency = checkConcurrency(name, options?.concurrency)
+  const fanOptions = { concurrency, failFast: true }
   return unsafeMake({
     name,
     kind: "forEach",
     children: [self],
     body: (items: ReadonlyArray<any>) =>
       Effect.flatMap(
-        fanOut(items.length, (i) => self.run(items[i]), { concurrency, failFast: true }),
+        fanOut(items.length, (i) => self.run(items[i]), fanOptions),
         collectFailFast
       )
   })
@@ -356,12 +415,17 @@ export const retry = dual<
     options: Primitive.RetryOptions<E, R2>
   ) => Primitive.Primitive<In, Out, E, R | R2>
 >(2, (self, options) => {
+  const owner = `retry(${self.name})`
+  if (typeof options !== "object" || options === null) Options.invalidShape(owner, "options must be an object")
+  if (!Schedule.isSchedule(options.schedule)) {
+    Options.invalid(owner, "schedule", "a Schedule (e.g. Schedule.recurs(3))", options.schedule)
+  }
   const policy: { schedule: Schedule.Schedule<any, any, any>; while?: (e: any) => boolean } = {
     schedule: options.schedule
   }
-  if (options.while) policy.while = options.while
+  if (options.while !== undefined) policy.while = Options.func(owner, "while", options.while)
   return unsafeMake({
-    name: options.name ?? `retry(${self.name})`,
+    name: options.name === undefined ? owner : Options.nonEmptyString(owner, "name", options.name),
     kind: "retry",
     children: [self],
     body: (input) => Effect.retry(self.run(input), policy as any) as Effect.Effect<any, any, any>
@@ -379,11 +443,7 @@ export const timeout = dual<
   ) => Primitive.Primitive<In, Out, E | Primitive.PrimitiveTimeout, R>
 >(2, (self, input) => {
   const name = `timeout(${self.name})`
-  const duration = Duration.decodeUnknown(input)
-  if (duration._tag === "None" || Duration.lessThanOrEqualTo(duration.value, Duration.zero)) {
-    return invalid(name, `the timeout must be a positive duration, got ${String(input)}`)
-  }
-  const limit = duration.value
+  const limit = Options.duration(name, "duration", input)
   return unsafeMake({
     name,
     kind: "timeout",
@@ -402,10 +462,21 @@ export const fallback = (
   alternatives: ReadonlyArray<Primitive.Primitive.Any>,
   options?: Primitive.FallbackOptions<any>
 ): Primitive.Primitive.Any => {
-  const name = options?.name ?? `fallback(${[self, ...alternatives].map((p) => p.name).join(" ?? ")})`
-  if (alternatives.length === 0) return invalid(name, "a fallback needs at least one alternative")
+  checkOptions("fallback", options)
+  if (!Array.isArray(alternatives)) {
+    return Options.invalidShape("fallback", `alternatives must be an array, got ${Options.show(alternatives)}`)
+  }
+  const name = options?.name === undefined
+    ? `fallback(${[self, ...alternatives].map((p) => p?.name).join(" ?? ")})`
+    : Options.nonEmptyString("fallback", "name", options.name)
+  if (alternatives.length === 0) return Options.invalidShape(name, "a fallback needs at least one alternative")
+  for (const p of [self, ...alternatives]) {
+    if (!isPrimitive(p)) return Options.invalidShape(name, `every step must be a Primitive, got ${Options.show(p)}`)
+  }
   const chain = [self, ...alternatives]
-  const shouldFallBack = options?.when ?? (() => true)
+  const shouldFallBack: (error: unknown) => boolean = options?.when === undefined
+    ? () => true
+    : Options.func(name, "when", options.when)
   const body = (input: unknown) => {
     const attempt = (i: number): Effect.Effect<unknown, unknown, unknown> =>
       i === chain.length - 1
