@@ -30,6 +30,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
@@ -38,6 +39,9 @@ import type * as MetricState from "effect/MetricState"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/model.js"
 import * as modelContext from "./internal/modelContext.js"
+import * as internalStructured from "./internal/modelStructured.js"
+import * as internalTools from "./internal/modelTools.js"
+import type { MissingPeerDependency } from "./internal/peer.js"
 import * as OpenAi from "./Model/OpenAi.js"
 import * as Simulated from "./Model/Simulated.js"
 import type * as Primitive from "./Primitive.js"
@@ -53,25 +57,40 @@ import type * as FlowStream from "./Stream.js"
  * @since 0.1.0
  * @category models
  */
-export interface Usage {
-  readonly inputTokens: number
-  readonly outputTokens: number
-}
+export interface Usage extends Schema.Schema.Type<typeof Usage> {}
 
 /**
- * The result of a model call.
+ * The schema of `Usage`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Usage: Schema.Struct<{ inputTokens: typeof Schema.Number; outputTokens: typeof Schema.Number }> = Schema
+  .Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number })
+
+/**
+ * The result of a model call: `text`, `usage`, `costUsd` (US dollars, from
+ * the `Prices` table or the provider's own figure) and the `model` that
+ * answered, as the provider reported it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Completion {
-  readonly text: string
-  readonly usage: Usage
-  /** US dollars, from the `Prices` table (or the provider's own figure). */
-  readonly costUsd: number
-  /** The model that answered, as the provider reported it. */
-  readonly model: string
-}
+export interface Completion extends Schema.Schema.Type<typeof Completion> {}
+
+/**
+ * The schema of `Completion`, so a full result can be cached in Redis or SQL
+ * (`Cache.wrap(answer, { schema: Model.Completion })`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Completion: Schema.Struct<{
+  text: typeof Schema.String
+  usage: typeof Usage
+  costUsd: typeof Schema.Number
+  model: typeof Schema.String
+}> = Schema.Struct({ text: Schema.String, usage: Usage, costUsd: Schema.Number, model: Schema.String })
 
 /**
  * What a model costs: per 1,000 input and output tokens, plus an optional
@@ -158,12 +177,23 @@ export const layerPrices: (prices: PriceTable) => Layer.Layer<never> = internal.
 
 /**
  * The cost in US dollars of one call of `model` with `usage`, from `prices`
- * (0 for a model the table does not know).
+ * (0 for a model the table does not know: the model primitives count and log
+ * such calls, see `metrics.unpricedCalls`).
  *
  * @since 0.1.0
  * @category prices
  */
 export const cost: (prices: PriceTable, model: string, usage: Usage) => number = internal.cost
+
+/**
+ * The price of `model` in `prices`: its own entry, else its family's for a
+ * dated snapshot (`gpt-4o-mini-2024-07-18` and `gpt-4-0613` are priced as
+ * `gpt-4o-mini` and `gpt-4`).
+ *
+ * @since 0.1.0
+ * @category prices
+ */
+export const priceOf: (prices: PriceTable, model: string) => Price | undefined = internal.priceOf
 
 /**
  * Which provider and model a layer talks to.
@@ -175,6 +205,12 @@ export interface ProviderInfo {
   /** `gen_ai.system`: `"openai"`, `"flowtune.simulated"`, ... */
   readonly system: string
   readonly model: string
+  /**
+   * How the layer asks for structured output: `"json-schema"` when it sends
+   * the schema to the server (OpenAI's `response_format`), `"instructions"`
+   * (the default) when the primitive must describe the JSON in the prompt.
+   */
+  readonly structuredOutput?: "json-schema" | "instructions" | undefined
 }
 
 /**
@@ -328,29 +364,69 @@ export const fromAiError: (error: unknown, model: string) => ModelError = intern
 // -----------------------------------------------------------------------------
 
 /**
- * A prompt: plain text (a user message) or an `@effect/ai` `Prompt`.
+ * Options of one model call that change its answer. Given per call (in a
+ * `Request`) they are part of the primitive's input, hence of its cache key;
+ * given to the primitive (`GenerateOptions`) they are its defaults.
+ * They reach the request body (`temperature`, `max_tokens`, `stop`, `seed`,
+ * `model` for `layerOpenAi`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Input = string | Prompt.Prompt
+export interface CallOptions {
+  /** Sampling temperature, 0 to 2. */
+  readonly temperature?: number | undefined
+  /** The most tokens the answer may have (a positive integer). */
+  readonly maxTokens?: number | undefined
+  /** Sequences where the model stops (at most 4). */
+  readonly stop?: ReadonlyArray<string> | undefined
+  /** Seed of the provider's sampling, where it supports one (an integer). */
+  readonly seed?: number | undefined
+  /** The model id to ask for, instead of the layer's. */
+  readonly model?: string | undefined
+}
 
 /**
- * Options of `generate` and `streamText`.
+ * A prompt with per-call options: `{ prompt: "...", temperature: 0 }`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface GenerateOptions {
+export interface Request extends CallOptions {
+  readonly prompt: string | Prompt.Prompt
+}
+
+/**
+ * A prompt: plain text (a user message), an `@effect/ai` `Prompt`, or a
+ * `Request` (a prompt with per-call options).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = string | Prompt.Prompt | Request
+
+/**
+ * A cache key for a model input that covers everything that changes the
+ * answer: the prompt (an `@effect/ai` `Prompt` by its encoded messages) and
+ * the per-call options. `Cache.wrap(answer, { key: Model.cacheKey })`.
+ *
+ * @since 0.1.0
+ * @category caching
+ */
+export const cacheKey: (input: Input) => string = internal.cacheKey
+
+/**
+ * Options of `generate` and `streamText`. The `CallOptions` given here are
+ * the primitive's defaults; a `Request` overrides them per call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GenerateOptions extends CallOptions {
   /** The primitive's name (and span name). Default: `"Model.generate"` / `"Model.streamText"`. */
   readonly name?: string | undefined
   /** A system message put before the prompt. */
   readonly system?: string | undefined
-  /**
-   * The model name used for pricing and span attributes when the response
-   * does not name one. Default: the layer's `Provider`.
-   */
-  readonly model?: string | undefined
   /**
    * How long one attempt may take (for `streamText`: the longest wait for
    * the next chunk, the first one included). Default: 60 seconds.
@@ -391,6 +467,180 @@ export const generate: (
 export const streamText: (
   options?: GenerateOptions
 ) => FlowStream.StreamPrimitive<Input, string, ModelError, LanguageModel.LanguageModel> = internal.streamText
+
+// -----------------------------------------------------------------------------
+// structured output
+// -----------------------------------------------------------------------------
+
+/**
+ * The model's answer did not decode into the schema (not JSON, or JSON of the
+ * wrong shape), after every attempt. `text` is the last raw answer, `issue`
+ * the decode error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOutput extends Schema.TaggedError<InvalidOutput>("flowtune/Model/InvalidOutput")("InvalidOutput", {
+  model: Schema.String,
+  text: Schema.String,
+  issue: Schema.String,
+  attempts: Schema.Number
+}) {}
+
+/**
+ * Options of `generateObject`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ObjectOptions<A, I> extends GenerateOptions {
+  /** What the answer must decode into (its JSON Schema is sent to the model). */
+  readonly schema: Schema.Schema<A, I>
+  /** The name of the object for the provider (`response_format.json_schema.name`). Default: the schema's identifier, else `"object"`. */
+  readonly objectName?: string | undefined
+  /**
+   * Further model calls after an answer that does not decode, each told what
+   * was wrong with the previous answer. Default: 2.
+   */
+  readonly decodeRetries?: number | undefined
+}
+
+/**
+ * A decoded answer, with what the call cost in total (every attempt's usage
+ * and cost added up) and the number of model calls it took.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ObjectCompletion<A> extends Completion {
+  readonly value: A
+  readonly attempts: number
+}
+
+/**
+ * Structured output as a primitive: the model is asked for JSON matching
+ * `schema` (the JSON Schema as `response_format` where the layer supports it,
+ * instructions in the prompt where not), and the answer is decoded. An answer
+ * that does not decode is sent back with the decode error and asked again,
+ * `decodeRetries` times, then fails with `InvalidOutput`. Every attempt is
+ * priced and charged.
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const generateObject: <A, I>(
+  options: ObjectOptions<A, I>
+) => Primitive.Primitive<Input, ObjectCompletion<A>, ModelError | InvalidOutput, LanguageModel.LanguageModel> =
+  internalStructured.generateObject
+
+// -----------------------------------------------------------------------------
+// tools
+// -----------------------------------------------------------------------------
+
+/**
+ * A tool the model may call: the schema of its parameters (a `Schema.Struct`)
+ * and the primitive that runs it (traced, and cached, batched or routed like
+ * any other step). Its output is sent back to the model as JSON, encoded with
+ * `success` when given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tool<Params, Out, E, R> {
+  readonly description?: string | undefined
+  readonly parameters: Schema.Struct<any> & Schema.Schema<Params, any> // `any`: the fields are the user's
+  readonly success?: Schema.Schema<Out, any> | undefined // `any`: whatever JSON the encoding gives
+  readonly primitive: Primitive.Primitive<Params, Out, E, R>
+}
+
+/**
+ * Defines a tool (an identity with inference).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tool = <Params, Out, E, R>(definition: Tool<Params, Out, E, R>): Tool<Params, Out, E, R> => definition
+
+/**
+ * A tool's primitive failed. `error` is its typed failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolFailed extends Data.TaggedError("ToolFailed")<{
+  readonly tool: string
+  readonly params: unknown
+  readonly error: unknown
+}> {}
+
+/**
+ * The model was still calling tools after `maxRounds` rounds.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolRoundsExceeded
+  extends Schema.TaggedError<ToolRoundsExceeded>("flowtune/Model/ToolRoundsExceeded")("ToolRoundsExceeded", {
+    model: Schema.String,
+    maxRounds: Schema.Number
+  })
+{}
+
+/**
+ * Options of `generateWithTools`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolsOptions<Tools extends Record<string, Tool<any, any, any, any>>> extends GenerateOptions {
+  readonly tools: Tools
+  /** The most rounds of tool calls; a model still calling tools after them fails with `ToolRoundsExceeded`. Default: 5. */
+  readonly maxRounds?: number | undefined
+}
+
+/**
+ * One tool call the model made, and what the tool answered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCall {
+  readonly round: number
+  readonly name: string
+  readonly params: unknown
+  readonly result: unknown
+}
+
+/**
+ * The final answer of a tool loop, with the usage and cost of every round
+ * added up, the number of model calls, and the tool calls made.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolsCompletion extends Completion {
+  /** Model calls made (rounds of tool calls plus the final answer). */
+  readonly modelCalls: number
+  readonly toolCalls: ReadonlyArray<ToolCall>
+}
+
+/**
+ * A model call offered `tools`, as a primitive: the model answers or asks for
+ * tool calls; the calls of one answer run in parallel (each its own traced
+ * primitive), their results go back to the model, and so on, up to
+ * `maxRounds`. Every round is priced and charged.
+ *
+ * @since 0.1.0
+ * @category primitives
+ */
+export const generateWithTools: <const Tools extends Record<string, Tool<any, any, any, any>>>(
+  options: ToolsOptions<Tools>
+) => Primitive.Primitive<
+  Input,
+  ToolsCompletion,
+  ModelError | ToolFailed | ToolRoundsExceeded,
+  LanguageModel.LanguageModel | (Tools[keyof Tools] extends Tool<any, any, any, infer R> ? R : never)
+> = internalTools.generateWithTools
 
 /**
  * Options of `simulated` and `layerSimulated`.
@@ -462,7 +712,9 @@ export type OpenAiOptions = OpenAi.Options
  * @since 0.1.0
  * @category layers
  */
-export const layerOpenAi: (options: OpenAiOptions) => Layer.Layer<LanguageModel.LanguageModel | Provider> = OpenAi.layer
+export const layerOpenAi: (
+  options: OpenAiOptions
+) => Layer.Layer<LanguageModel.LanguageModel | Provider, MissingPeerDependency> = OpenAi.layer
 
 /**
  * `layerOpenAi` configured from the environment: `OPENAI_BASE_URL` (default
@@ -474,7 +726,8 @@ export const layerOpenAi: (options: OpenAiOptions) => Layer.Layer<LanguageModel.
  */
 export const layerOpenAiConfig: (
   options?: Partial<Omit<OpenAiOptions, "baseUrl" | "model" | "apiKey">>
-) => Layer.Layer<LanguageModel.LanguageModel | Provider, ConfigError.ConfigError> = OpenAi.layerConfig
+) => Layer.Layer<LanguageModel.LanguageModel | Provider, ConfigError.ConfigError | MissingPeerDependency> =
+  OpenAi.layerConfig
 
 // -----------------------------------------------------------------------------
 // metrics
@@ -493,6 +746,8 @@ export const metrics: {
   readonly outputTokens: Metric.Metric.Counter<number>
   readonly costUsd: Metric.Metric.Counter<number>
   readonly retries: Metric.Metric.Counter<number>
+  /** Calls of a model the price table does not know (counted as $0, logged once per model). */
+  readonly unpricedCalls: Metric.Metric.Counter<number>
   readonly latencyMs: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, number, MetricState.MetricState.Histogram>
   readonly timeToFirstTokenMs: Metric.Metric<
     MetricKeyType.MetricKeyType.Histogram,

@@ -189,7 +189,7 @@ describe("Model.layerOpenAi", () => {
           Model.layerOpenAiConfig().pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map()))))
         )
       )
-      assert.strictEqual(missing._op, "MissingData")
+      assert.strictEqual("_op" in missing ? missing._op : missing._tag, "MissingData")
     }))
 
   it.scoped("the API key never appears in logs, errors or spans", () =>
@@ -237,5 +237,53 @@ describe("Model.layerOpenAi", () => {
       assert.strictEqual(server.requests.at(-1)!.authorization, `Bearer ${apiKey}`)
       assert.isFalse(dump.includes("SECRET-4f9c2d7e81"), "the API key leaked")
       assert.isTrue(dump.includes("RateLimited") && dump.includes("ModelUnavailable"))
+    }))
+
+  it.scopedLive("a connection reset in the middle of a stream is ConnectionFailed, after the text already received", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiServer.scoped
+      server.script({ _tag: "resetMidStream", text: "one two three four five", afterChunks: 2 })
+      const received: Array<string> = []
+      const [took, error] = yield* Model.streamText({ timeout: "5 seconds" }).stream("hi").pipe(
+        EffectStream.runForEach((token) => Effect.sync(() => received.push(token))),
+        Effect.flip,
+        Effect.provide(layerFor(server)),
+        Effect.timed
+      )
+      assert.strictEqual(error._tag, "ConnectionFailed")
+      assert.match(error._tag === "ConnectionFailed" ? error.description : "", /ECONNRESET|aborted|closed/)
+      assert.deepStrictEqual(received, ["one ", "two "])
+      // Reported as soon as the socket dies, not at the chunk timeout.
+      assert.isBelow(Duration.toMillis(took), 2000)
+    }))
+
+  it.scoped("an HTTP error carries the server's message", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiServer.scoped
+      server.script(
+        { _tag: "status", status: 404, message: "The model `gpt-9` does not exist" },
+        { _tag: "status", status: 503, message: "overloaded, try later" }
+      )
+      const run = Primitive.run(Model.generate({ retries: 0 }), "hi").pipe(Effect.provide(layerFor(server)))
+      const rejected = yield* Effect.flip(run)
+      assert.strictEqual(rejected._tag, "RequestRejected")
+      assert.strictEqual(rejected._tag === "RequestRejected" && rejected.status, 404)
+      assert.include(
+        rejected._tag === "RequestRejected" ? rejected.description : "",
+        "The model `gpt-9` does not exist"
+      )
+      const unavailable = yield* Effect.flip(run)
+      assert.strictEqual(unavailable._tag, "ModelUnavailable")
+      assert.include(unavailable._tag === "ModelUnavailable" ? unavailable.description : "", "overloaded, try later")
+    }))
+
+  it.scoped("a dated model id is priced as its family", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiServer.scoped
+      const completion = yield* Primitive.run(Model.generate(), "hello there").pipe(
+        Effect.provide(layerFor(server, { model: "gpt-4o-mini-2024-07-18" }))
+      )
+      assert.strictEqual(completion.model, "gpt-4o-mini-2024-07-18")
+      assert.closeTo(completion.costUsd, (3 * 0.00015 + 5 * 0.0006) / 1000, 1e-15)
     }))
 })

@@ -132,7 +132,7 @@ export interface Profile {
   readonly costPerCall?: number | undefined
   readonly failures?: Failures | undefined
   /** The answer to a prompt's text. Default: `"<name>: <prompt>"`. */
-  readonly respond?: ((prompt: string) => string) | undefined
+  readonly respond?: ((prompt: string, options: Model.CallOptions) => string) | undefined
 }
 
 /**
@@ -148,6 +148,52 @@ export interface Options {
   readonly failures?: Failures | undefined
   /** A capacity the callers are not told about (see `Capacity`; counts `generateText` calls). Default: unlimited. */
   readonly capacity?: Capacity | undefined
+  /** Answers to structured-output calls (`Model.generateObject`). */
+  readonly structured?: Structured | undefined
+  /**
+   * The tool calls the model makes (`Model.generateWithTools`): called on
+   * each model call offered tools; an empty array means "answer now" (with
+   * `respond`). Default: never calls a tool.
+   */
+  readonly tools?:
+    | ((request: ToolRequest) => ReadonlyArray<{ readonly name: string; readonly params: unknown }>)
+    | undefined
+}
+
+/**
+ * How the simulated model answers structured-output calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Structured {
+  /**
+   * Canned answers, served in turn, or a function of the prompt. Default:
+   * objects generated from the schema (seeded, so the same in every run).
+   */
+  readonly objects?: ReadonlyArray<unknown> | ((prompt: string) => unknown) | undefined
+  /**
+   * The share of answers that do not decode, drawn from the seed: half are
+   * not JSON, half are JSON of the wrong shape. Default: 0.
+   */
+  readonly invalidRate?: number | undefined
+}
+
+/**
+ * What the `tools` script of a simulated model is told on each call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolRequest {
+  /** The last user message. */
+  readonly prompt: string
+  /** 1 for the first call, 2 after one round of tool results, ... */
+  readonly round: number
+  /** The names of the tools offered. */
+  readonly tools: ReadonlyArray<string>
+  /** Every tool result so far, in order. */
+  readonly results: ReadonlyArray<{ readonly name: string; readonly result: unknown }>
 }
 
 /**

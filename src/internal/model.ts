@@ -1,227 +1,142 @@
-import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as EffectStream from "effect/Stream"
 import * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
-import * as CostLedger from "./costLedger.js"
+import * as CacheKey from "./cacheKey.js"
 import * as modelContext from "./modelContext.js"
+import * as modelErrors from "./modelErrors.js"
+import * as modelRecord from "./modelRecord.js"
 import * as modelSimulated from "./modelSimulated.js"
-
-// -----------------------------------------------------------------------------
-// prices
-// -----------------------------------------------------------------------------
+import * as Options from "./options.js"
 
 /** @internal */
-export const defaultPrices = modelContext.defaultPrices
+export const defaultPrices = modelRecord.defaultPrices
 
 /** @internal */
-export const layerPrices = (prices: Model.PriceTable): Layer.Layer<never> =>
-  Layer.succeed(modelContext.Prices, { ...modelContext.defaultPrices, ...prices }) as Layer.Layer<never>
+export const layerPrices = modelRecord.layerPrices
 
 /** @internal */
-export const cost = (prices: Model.PriceTable, model: string, usage: Model.Usage): number => {
-  const price = prices[model]
-  if (price === undefined) return 0
-  return (price.perCall ?? 0) +
-    (usage.inputTokens / 1000) * (price.inputPer1K ?? 0) +
-    (usage.outputTokens / 1000) * (price.outputPer1K ?? 0)
-}
+export const cost = modelRecord.cost
 
-const providerCost = (finish: Response.FinishPart | undefined): number | undefined => {
-  const reported = finish?.metadata?.["flowtune"]?.["costUsd"]
-  return typeof reported === "number" ? reported : undefined
-}
+/** @internal */
+export const priceOf = modelRecord.priceOf
 
-const priceCall = (
-  prices: Model.PriceTable,
-  model: string,
-  usage: Model.Usage,
-  finish: Response.FinishPart | undefined
-): number => prices[model] !== undefined ? cost(prices, model, usage) : providerCost(finish) ?? 0
+/** @internal */
+export const metrics = modelRecord.metrics
+
+/** @internal */
+export const fromAiError = modelErrors.fromAiError
 
 // -----------------------------------------------------------------------------
-// errors
+// inputs and options
 // -----------------------------------------------------------------------------
 
-const modelErrorTags = new Set([
-  "RateLimited",
-  "ModelTimeout",
-  "ModelUnavailable",
-  "MalformedResponse",
-  "ConnectionFailed",
-  "RequestRejected"
-])
+const isRequest = (input: Model.Input): input is Model.Request =>
+  typeof input === "object" && input !== null && !Prompt.isPrompt(input) && "prompt" in input
 
-const isModelError = (u: unknown): u is Model.ModelError =>
-  typeof u === "object" && u !== null && "_tag" in u && modelErrorTags.has(u._tag as string) && "model" in u
-
-const parseRetryAfter = (headers: Readonly<Record<string, string>>): Duration.Duration | undefined => {
-  const ms = Number(headers["retry-after-ms"])
-  if (headers["retry-after-ms"] !== undefined && Number.isFinite(ms) && ms >= 0) return Duration.millis(ms)
-  const value = headers["retry-after"]
-  if (value === undefined) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return Duration.seconds(seconds)
-  // An HTTP date: relative to the wall clock, which is what the server meant.
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Duration.millis(Math.max(0, at - Date.now()))
-}
-
-/** @internal */
-export const fromAiError = (error: unknown, model: string): Model.ModelError => {
-  if (isModelError(error)) return error
-  if (!AiError.isAiError(error)) {
-    return new Model.ModelUnavailable({ model, description: `unexpected provider failure: ${String(error)}` })
+/**
+ * Checks per-call options (given to a primitive, or in a `Request`). A bad
+ * value in a `Request` is a bug in the caller, reported as a defect naming
+ * the option, like a bad constructor option.
+ *
+ * @internal
+ */
+export const checkCallOptions = (owner: string, options: Model.CallOptions | undefined): Model.CallOptions => {
+  if (options === undefined) return {}
+  const checked: { -readonly [K in keyof Model.CallOptions]: Model.CallOptions[K] } = {}
+  if (options.temperature !== undefined) {
+    checked.temperature = Options.number(owner, "temperature", options.temperature, { min: 0, max: 2 })
   }
-  switch (error._tag) {
-    case "HttpResponseError": {
-      if (error.reason !== "StatusCode") {
-        return new Model.MalformedResponse({
-          model,
-          description: `the response body could not be read (${error.reason})`
-        })
-      }
-      const status = error.response.status
-      if (status === 429) {
-        const retryAfter = parseRetryAfter(error.response.headers)
-        return new Model.RateLimited(retryAfter === undefined ? { model } : { model, retryAfter })
-      }
-      if (status >= 500 || status === 408) {
-        return new Model.ModelUnavailable({ model, status, description: `HTTP ${status}` })
-      }
-      return new Model.RequestRejected({ model, status, description: `HTTP ${status}` })
+  if (options.maxTokens !== undefined) checked.maxTokens = Options.positiveInt(owner, "maxTokens", options.maxTokens)
+  if (options.seed !== undefined) checked.seed = Options.number(owner, "seed", options.seed, { integer: true })
+  if (options.model !== undefined) checked.model = Options.nonEmptyString(owner, "model", options.model)
+  if (options.stop !== undefined) {
+    const stop: unknown = options.stop
+    if (!Array.isArray(stop) || stop.length > 4 || !stop.every((s) => typeof s === "string" && s.length > 0)) {
+      Options.invalid(owner, "stop", "an array of at most 4 non-empty strings", stop)
     }
-    case "HttpRequestError":
-      return error.reason === "Transport"
-        ? new Model.ConnectionFailed({ model, description: error.description ?? "transport error" })
-        : new Model.RequestRejected({ model, description: `the request could not be sent (${error.reason})` })
-    case "MalformedOutput":
-      return new Model.MalformedResponse({ model, description: error.description ?? "the response did not decode" })
-    case "MalformedInput":
-      return new Model.RequestRejected({ model, description: error.description ?? "the prompt was rejected" })
-    case "UnknownError":
-      return new Model.ModelUnavailable({ model, description: error.description ?? "unknown provider error" })
+    checked.stop = options.stop
   }
+  return checked
 }
-
-// -----------------------------------------------------------------------------
-// metrics
-// -----------------------------------------------------------------------------
-
-const latencyBoundaries = MetricBoundaries.exponential({ start: 10, factor: 2, count: 14 })
 
 /** @internal */
-export const metrics = {
-  calls: Metric.counter("flowtune_model_calls_total", { description: "Model calls, by outcome" }),
-  inputTokens: Metric.counter("flowtune_model_input_tokens_total", { description: "Prompt tokens" }),
-  outputTokens: Metric.counter("flowtune_model_output_tokens_total", { description: "Completion tokens" }),
-  costUsd: Metric.counter("flowtune_model_cost_usd_total", { description: "Cost of model calls in US dollars" }),
-  retries: Metric.counter("flowtune_model_retries_total", { description: "Retried model attempts" }),
-  latencyMs: Metric.histogram("flowtune_model_latency_ms", latencyBoundaries, "Model call latency (ms)"),
-  timeToFirstTokenMs: Metric.histogram(
-    "flowtune_model_time_to_first_token_ms",
-    latencyBoundaries,
-    "Time to the first streamed token (ms)"
-  )
-}
-
-const tags = (primitive: string, model: string) => <M extends Metric.Metric<any, any, any>>(metric: M): M =>
-  // `tagged` keeps the metric's kind but its signature forgets it.
-  metric.pipe(Metric.tagged("primitive", primitive), Metric.tagged("model", model)) as M
-
-const recordSuccess = (
-  primitive: string,
-  system: string,
-  requested: string,
-  completion: Model.Completion,
-  latencyMs: number
-) => {
-  const tag = tags(primitive, completion.model)
-  return Effect.all([
-    CostLedger.charge({
-      costUsd: completion.costUsd,
-      inputTokens: completion.usage.inputTokens,
-      outputTokens: completion.usage.outputTokens
-    }),
-    Metric.increment(Metric.tagged(tag(metrics.calls), "outcome", "success") as typeof metrics.calls),
-    Metric.incrementBy(tag(metrics.inputTokens), completion.usage.inputTokens),
-    Metric.incrementBy(tag(metrics.outputTokens), completion.usage.outputTokens),
-    Metric.incrementBy(tag(metrics.costUsd), completion.costUsd),
-    Metric.update(tag(metrics.latencyMs), latencyMs),
-    Effect.annotateCurrentSpan({
-      "gen_ai.operation.name": "chat",
-      "gen_ai.system": system,
-      "gen_ai.request.model": requested,
-      "gen_ai.response.model": completion.model,
-      "gen_ai.usage.input_tokens": completion.usage.inputTokens,
-      "gen_ai.usage.output_tokens": completion.usage.outputTokens,
-      "flowtune.cost_usd": completion.costUsd
-    })
-  ], { discard: true })
-}
-
-const recordFailure = (primitive: string, system: string, model: string, error: Model.ModelError) =>
-  Effect.all([
-    Metric.increment(
-      Metric.tagged(tags(primitive, model)(metrics.calls), "outcome", error._tag) as typeof metrics.calls
-    ),
-    Effect.annotateCurrentSpan({
-      "gen_ai.operation.name": "chat",
-      "gen_ai.system": system,
-      "gen_ai.request.model": model,
-      "error.type": error._tag
-    })
-  ], { discard: true })
-
-// -----------------------------------------------------------------------------
-// primitives
-// -----------------------------------------------------------------------------
-
-const toPrompt = (input: Model.Input, system: string | undefined): Prompt.Prompt => {
-  const prompt = Prompt.make(input)
-  return system === undefined ? prompt : Prompt.prependSystem(prompt, system)
-}
-
-interface Settings {
+export interface Settings {
   readonly name: string
+  readonly system: string | undefined
   readonly timeout: Duration.Duration
   readonly retries: number
   readonly maxRetryAfter: Duration.Duration
+  readonly costPerCall: number | undefined
+  /** The primitive's per-call defaults. */
+  readonly call: Model.CallOptions
 }
 
-const settings = (
+/** @internal */
+export const settings = (
   options: Model.GenerateOptions | undefined,
   defaultName: string,
   defaultRetries: number
 ): Settings => {
-  const name = options?.name ?? defaultName
-  const invalid = (reason: string): never => {
-    // Same contract as Primitive's constructors: a bad definition is a bug
-    // reported where the workflow is written.
-    throw new Primitive.InvalidPrimitive({ primitive: name, reason })
+  const name = options?.name === undefined ? defaultName : Options.nonEmptyString(defaultName, "name", options.name)
+  const system = options?.system === undefined ? undefined : Options.nonEmptyString(name, "system", options.system)
+  return {
+    name,
+    system,
+    timeout: Options.durationOr(name, "timeout", options?.timeout, "60 seconds"),
+    retries: options?.retries === undefined ? defaultRetries : Options.nonNegativeInt(name, "retries", options.retries),
+    maxRetryAfter: Options.durationOr(name, "maxRetryAfter", options?.maxRetryAfter, "60 seconds", {
+      zero: true,
+      infinite: true
+    }),
+    costPerCall: options?.costPerCall === undefined
+      ? undefined
+      : Options.number(name, "costPerCall", options.costPerCall, { min: 0 }),
+    call: checkCallOptions(name, options)
   }
-  const timeout = Duration.decodeUnknown(options?.timeout ?? "60 seconds")
-  if (Option.isNone(timeout) || !Duration.greaterThan(timeout.value, Duration.zero)) {
-    return invalid(`timeout must be a positive duration, got ${String(options?.timeout)}`)
-  }
-  const retries = options?.retries ?? defaultRetries
-  if (!Number.isInteger(retries) || retries < 0) {
-    return invalid(`retries must be a non-negative integer, got ${retries}`)
-  }
-  const maxRetryAfter = Duration.decodeUnknown(options?.maxRetryAfter ?? "60 seconds")
-  if (Option.isNone(maxRetryAfter)) return invalid(`maxRetryAfter must be a duration, got ${options?.maxRetryAfter}`)
-  return { name, timeout: timeout.value, retries, maxRetryAfter: maxRetryAfter.value }
 }
+
+/**
+ * The prompt of an input (with the primitive's system message) and its call
+ * settings: the primitive's defaults overridden by the `Request`'s options.
+ *
+ * @internal
+ */
+export const resolveInput = (
+  config: Settings,
+  input: Model.Input
+): { readonly prompt: Prompt.Prompt; readonly call: Model.CallOptions } => {
+  const request = isRequest(input) ? input : undefined
+  const raw = request === undefined ? input as string | Prompt.Prompt : request.prompt
+  const prompt = Prompt.make(raw)
+  const call = request === undefined
+    ? config.call
+    : { ...config.call, ...checkCallOptions(config.name, { ...request, prompt: undefined } as Model.CallOptions) }
+  return { prompt: config.system === undefined ? prompt : Prompt.prependSystem(prompt, config.system), call }
+}
+
+/** @internal */
+export const cacheKey = (input: Model.Input): string => {
+  const request = isRequest(input) ? input : { prompt: input as string | Prompt.Prompt }
+  const { prompt, ...call } = request
+  // A `Prompt` is a class instance: its encoded messages are the data that matter.
+  const encoded = typeof prompt === "string" ? prompt : Schema.encodeSync(Prompt.Prompt)(prompt)
+  return CacheKey.defaultKey({ prompt: encoded, ...call })
+}
+
+// -----------------------------------------------------------------------------
+// retries
+// -----------------------------------------------------------------------------
 
 const isRetryable = (error: Model.ModelError, maxRetryAfter: Duration.Duration): boolean => {
   switch (error._tag) {
@@ -251,7 +166,7 @@ const withRetries = <A, R>(
       (error) => n < config.retries && isRetryable(error, config.maxRetryAfter),
       (error) =>
         Effect.sleep(backoff(error, n)).pipe(
-          Effect.zipRight(Metric.increment(tags(config.name, model)(metrics.retries))),
+          Effect.zipRight(Metric.increment(modelRecord.tags(config.name, model)(metrics.retries))),
           Effect.zipRight(loop(n + 1))
         )
     )
@@ -268,14 +183,53 @@ const metadataOf = (content: ReadonlyArray<Response.AnyPart>) => {
   return { modelId, finish }
 }
 
-const generateBody = (config: Settings, options: Model.GenerateOptions | undefined) => (input: Model.Input) =>
+/** Prices a call; an unpriced model costs $0 but is counted and logged. */
+const priced = (
+  config: Settings,
+  prices: Model.PriceTable,
+  model: string,
+  usage: Model.Usage,
+  finish: Response.FinishPart | undefined
+) => {
+  const costUsd = modelRecord.priceCall(prices, model, usage, finish)
+  return costUsd === undefined
+    ? Effect.as(modelRecord.recordUnpriced(config.name, model), 0)
+    : Effect.succeed(costUsd)
+}
+
+// -----------------------------------------------------------------------------
+// one call
+// -----------------------------------------------------------------------------
+
+/**
+ * One model call, the building block of every primitive: timeout, retries,
+ * typed errors, and on success its price, charged once to the open cost
+ * ledgers with its metrics and span attributes. Structured output calls it
+ * once per attempt and the tool loop once per round, so each is paid for.
+ *
+ * @internal
+ */
+export const callOnce = (
+  config: Settings,
+  prompt: Prompt.Prompt,
+  call: modelContext.CallSettings,
+  toolkit?: Toolkit.WithHandler<any> // `any`: the loop decodes tool calls itself, by name
+): Effect.Effect<
+  { readonly response: LanguageModel.GenerateTextResponse<any>; readonly completion: Model.Completion },
+  Model.ModelError,
+  LanguageModel.LanguageModel
+> =>
   Effect.gen(function*() {
     const provider = yield* modelContext.Provider
     const prices = yield* modelContext.Prices
-    const requested = options?.model ?? provider.model
-    const prompt = toPrompt(input, options?.system)
+    const requested = call.model ?? provider.model
     const start = yield* Clock.currentTimeMillis
-    const attempt = LanguageModel.generateText({ prompt }).pipe(
+    const generate: Effect.Effect<LanguageModel.GenerateTextResponse<any>, unknown, LanguageModel.LanguageModel> =
+      toolkit === undefined
+        ? LanguageModel.generateText({ prompt })
+        : LanguageModel.generateText({ prompt, toolkit, disableToolCallResolution: true })
+    const attempt = generate.pipe(
+      Effect.provideService(modelContext.CallSettings, call),
       Effect.mapError((error) => fromAiError(error, requested)),
       Effect.timeoutFail({
         duration: config.timeout,
@@ -283,7 +237,7 @@ const generateBody = (config: Settings, options: Model.GenerateOptions | undefin
       })
     )
     const response = yield* withRetries(attempt, config, requested).pipe(
-      Effect.tapError((error) => recordFailure(config.name, provider.system, requested, error))
+      Effect.tapError((error) => modelRecord.recordFailure(config.name, provider.system, requested, error))
     )
     const { finish, modelId } = metadataOf(response.content)
     const model = modelId ?? requested
@@ -294,12 +248,26 @@ const generateBody = (config: Settings, options: Model.GenerateOptions | undefin
     const completion: Model.Completion = {
       text: response.text,
       usage,
-      costUsd: priceCall(prices, model, usage, finish),
+      costUsd: yield* priced(config, prices, model, usage, finish),
       model
     }
     const end = yield* Clock.currentTimeMillis
-    yield* recordSuccess(config.name, provider.system, requested, completion, end - start)
-    return completion
+    yield* modelRecord.recordSuccess(config.name, provider.system, requested, completion, end - start)
+    return { response, completion }
+  })
+
+/** @internal */
+export const annotations = (config: Settings): Primitive.Annotations =>
+  config.costPerCall === undefined ? {} : { costPerCall: config.costPerCall }
+
+// -----------------------------------------------------------------------------
+// primitives
+// -----------------------------------------------------------------------------
+
+const generateBody = (config: Settings) => (input: Model.Input) =>
+  Effect.suspend(() => {
+    const { call, prompt } = resolveInput(config, input)
+    return Effect.map(callOnce(config, prompt, call), ({ completion }) => completion)
   })
 
 /** @internal */
@@ -307,9 +275,7 @@ export const generate = (
   options?: Model.GenerateOptions
 ): Primitive.Primitive<Model.Input, Model.Completion, Model.ModelError, LanguageModel.LanguageModel> => {
   const config = settings(options, "Model.generate", 2)
-  return Primitive.make(config.name, generateBody(config, options), {
-    annotations: options?.costPerCall === undefined ? {} : { costPerCall: options.costPerCall }
-  })
+  return Primitive.make(config.name, generateBody(config), { annotations: annotations(config) })
 }
 
 /** @internal */
@@ -317,25 +283,24 @@ export const streamText = (
   options?: Model.GenerateOptions
 ): FlowStream.StreamPrimitive<Model.Input, string, Model.ModelError, LanguageModel.LanguageModel> => {
   const config = settings(options, "Model.streamText", 0)
-  return FlowStream.make(config.name, streamBody(config, options), {
-    annotations: options?.costPerCall === undefined ? {} : { costPerCall: options.costPerCall }
-  })
+  return FlowStream.make(config.name, streamBody(config), { annotations: annotations(config) })
 }
 
-const streamBody = (config: Settings, options: Model.GenerateOptions | undefined) =>
+const streamBody = (config: Settings) =>
 (
   input: Model.Input
 ): EffectStream.Stream<string, Model.ModelError, LanguageModel.LanguageModel> =>
   EffectStream.unwrap(Effect.gen(function*() {
     const provider = yield* modelContext.Provider
     const prices = yield* modelContext.Prices
-    const requested = options?.model ?? provider.model
+    const { call, prompt } = resolveInput(config, input)
+    const requested = call.model ?? provider.model
     const start = yield* Clock.currentTimeMillis
-    const prompt = toPrompt(input, options?.system)
     let model = requested
     let firstToken = true
     const parts = withRetriesStream(
       LanguageModel.streamText({ prompt }).pipe(
+        EffectStream.provideService(modelContext.CallSettings, call),
         EffectStream.mapError((error) => fromAiError(error, requested)),
         EffectStream.timeoutFail(
           () => new Model.ModelTimeout({ model: requested, timeout: config.timeout }),
@@ -346,7 +311,7 @@ const streamBody = (config: Settings, options: Model.GenerateOptions | undefined
       requested
     )
     return parts.pipe(
-      EffectStream.tapError((error) => recordFailure(config.name, provider.system, requested, error)),
+      EffectStream.tapError((error) => modelRecord.recordFailure(config.name, provider.system, requested, error)),
       EffectStream.tap((part) => {
         switch (part.type) {
           case "response-metadata":
@@ -357,7 +322,7 @@ const streamBody = (config: Settings, options: Model.GenerateOptions | undefined
             firstToken = false
             return Effect.flatMap(Clock.currentTimeMillis, (now) =>
               Effect.zipRight(
-                Metric.update(tags(config.name, model)(metrics.timeToFirstTokenMs), now - start),
+                Metric.update(modelRecord.tags(config.name, model)(metrics.timeToFirstTokenMs), now - start),
                 Effect.annotateCurrentSpan("gen_ai.response.time_to_first_token_ms", now - start)
               ))
           }
@@ -366,16 +331,16 @@ const streamBody = (config: Settings, options: Model.GenerateOptions | undefined
               inputTokens: part.usage.inputTokens ?? 0,
               outputTokens: part.usage.outputTokens ?? 0
             }
-            return Effect.flatMap(
-              Clock.currentTimeMillis,
-              (now) =>
-                recordSuccess(config.name, provider.system, requested, {
-                  text: "",
-                  usage,
-                  costUsd: priceCall(prices, model, usage, part),
-                  model
-                }, now - start)
-            )
+            return Effect.gen(function*() {
+              const now = yield* Clock.currentTimeMillis
+              const costUsd = yield* priced(config, prices, model, usage, part)
+              yield* modelRecord.recordSuccess(config.name, provider.system, requested, {
+                text: "",
+                usage,
+                costUsd,
+                model
+              }, now - start)
+            })
           }
           default:
             return Effect.void
@@ -405,7 +370,7 @@ const withRetriesStream = <A, R>(
             ? EffectStream.fromEffect(
               Effect.zipRight(
                 Effect.sleep(backoff(error, n)),
-                Metric.increment(tags(config.name, model)(metrics.retries))
+                Metric.increment(modelRecord.tags(config.name, model)(metrics.retries))
               )
             ).pipe(EffectStream.drain, EffectStream.concat(loop(n + 1)))
             : EffectStream.fail(error)
@@ -423,8 +388,8 @@ export const simulated = (
   const config = settings({ ...options, name: options?.name ?? profile.name }, profile.name, 2)
   // Built once per primitive so the seeded draws continue from call to call.
   const params = modelSimulated.params(profile, options)
-  const costPerCall = options?.costPerCall ?? profile.costPerCall
-  const body = generateBody(config, { ...options, model: options?.model ?? profile.name })
+  const costPerCall = config.costPerCall ?? profile.costPerCall
+  const body = generateBody(config)
   return Primitive.make(
     config.name,
     (input: Model.Input) =>
@@ -442,10 +407,10 @@ export const simulatedStream = (
   options?: Model.SimulatedOptions & Model.GenerateOptions
 ): FlowStream.StreamPrimitive<Model.Input, string, Model.ModelError> => {
   const params = modelSimulated.params(profile, options)
-  const costPerCall = options?.costPerCall ?? profile.costPerCall
   const name = options?.name ?? `${profile.name}.stream`
   const config = settings({ ...options, name }, name, 0)
-  const body = streamBody(config, { ...options, model: options?.model ?? profile.name })
+  const costPerCall = config.costPerCall ?? profile.costPerCall
+  const body = streamBody(config)
   return FlowStream.make(
     name,
     (input: Model.Input) =>

@@ -2,12 +2,14 @@ import * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as EffectStream from "effect/Stream"
 import type * as Simulated from "../Model/Simulated.js"
+import * as extras from "./modelSimulatedExtras.js"
 import * as options_ from "./options.js"
 
 /** @internal */
@@ -77,14 +79,15 @@ export const params = (
   profile: Simulated.Profile,
   options?: Simulated.Options
 ): LanguageModel.ConstructorParams => {
+  extras.check(profile, options)
   const scale = options?.scale ?? 1
-  if (!(scale >= 0)) throw new RangeError(`Simulated model "${profile.name}": scale must be >= 0, got ${scale}`)
   // One generator per service: a seeded run draws the same latencies and
   // failures in the same order every time.
   const random = Random.make(options?.seed ?? 42)
   const owner = `Model.simulated(${profile.name})`
   const failures = options?.failures ?? profile.failures
   const respond = profile.respond ?? ((prompt: string) => `${profile.name}: ${prompt}`)
+  const reply = extras.responder(profile, options, random)
 
   const normal = Effect.map(
     Effect.zip(random.next, random.next),
@@ -210,8 +213,8 @@ export const params = (
     }
   }
 
-  const answer = (prompt: Prompt.Prompt) => {
-    const text = respond(lastUserText(prompt))
+  const answer = (prompt: Prompt.Prompt, replied?: string) => {
+    const text = replied ?? respond(lastUserText(prompt), {})
     const words = text.length === 0 ? [] : text.split(/(?<= )/)
     const usage = {
       inputTokens: estimateTokens(promptText(prompt)),
@@ -245,9 +248,10 @@ export const params = (
           const failure = yield* drawFailure
           if (failure !== undefined) return yield* fail(failure, "generateText")
           const latency = yield* drawLatency
-          const { text, usage } = answer(providerOptions.prompt)
+          const replied = yield* reply(providerOptions)
+          const { usage } = answer(providerOptions.prompt, replied.text)
           yield* Effect.sleep(Duration.millis(Math.round(latency)))
-          const parts: Array<Response.PartEncoded> = [metadataPart(), { type: "text", text }, finishPart(usage)]
+          const parts: Array<Response.PartEncoded> = [metadataPart(), ...replied.parts, finishPart(usage)]
           return parts
         })
       ),
@@ -266,12 +270,17 @@ export const params = (
           : (1000 / profile.tokensPerSecond) * scale
         const id = "text-0"
         // Tokens are paced against whole-millisecond deadlines from the start, so
-        // fractional gaps neither drift nor reach the clock as fractional nanos.
+        // fractional gaps neither drift nor reach the clock as fractional nanos,
+        // and a real timer firing late delays one token, not every later one.
         const due = (i: number) => Math.round(first + i * gap)
+        const start = yield* Clock.currentTimeMillis
         const deltas = EffectStream.fromIterable(words.map((word, i) => ({ word, i }))).pipe(
           EffectStream.mapEffect(({ i, word }) =>
             Effect.as(
-              Effect.sleep(Duration.millis(i === 0 ? due(0) : due(i) - due(i - 1))),
+              Effect.flatMap(
+                Clock.currentTimeMillis,
+                (now) => Effect.sleep(Duration.millis(Math.max(0, start + due(i) - now)))
+              ),
               { type: "text-delta", id, delta: word } as Response.StreamPartEncoded
             )
           )

@@ -16,9 +16,16 @@ import type { AddressInfo, Socket } from "node:net"
 export type Behaviour =
   | { readonly _tag: "ok"; readonly text?: string | undefined; readonly delayMs?: number | undefined }
   | { readonly _tag: "rateLimited"; readonly retryAfterMs: number }
-  | { readonly _tag: "status"; readonly status: number }
+  | { readonly _tag: "status"; readonly status: number; readonly message?: string | undefined }
   | { readonly _tag: "malformed" }
   | { readonly _tag: "reset" }
+  /** Streams `afterChunks` SSE chunks, then resets the TCP connection (a crash mid-answer). */
+  | { readonly _tag: "resetMidStream"; readonly text?: string | undefined; readonly afterChunks: number }
+  /** An assistant message asking for tool calls (`arguments` is the raw JSON text the model wrote). */
+  | {
+    readonly _tag: "toolCalls"
+    readonly calls: ReadonlyArray<{ readonly name: string; readonly arguments: string }>
+  }
 
 /** One request as the server saw it. */
 export interface SeenRequest {
@@ -81,7 +88,7 @@ export const start = (): Promise<OpenAiServer> =>
       }
     })
 
-    const streamOk = (res: Http.ServerResponse, body: any, text: string) => {
+    const streamOk = (res: Http.ServerResponse, body: any, text: string, resetAfter = Infinity) => {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       const words = text.split(/(?<= )/)
       const chunk = (delta: object, finish: string | null, extra: object = {}) =>
@@ -98,6 +105,10 @@ export const start = (): Promise<OpenAiServer> =>
       let i = 0
       const next = () => {
         if (res.destroyed) return
+        if (i >= resetAfter) {
+          res.socket?.resetAndDestroy()
+          return
+        }
         if (i < words.length) {
           res.write(chunk(i === 0 ? { role: "assistant", content: words[i] } : { content: words[i] }, null))
           i++
@@ -156,7 +167,35 @@ export const start = (): Promise<OpenAiServer> =>
         }
         case "status": {
           res.writeHead(behaviour.status, { "content-type": "application/json" })
-          res.end(JSON.stringify({ error: { message: "The server had an error", type: "server_error" } }))
+          res.end(JSON.stringify({
+            error: { message: behaviour.message ?? "The server had an error", type: "server_error" }
+          }))
+          return
+        }
+        case "resetMidStream": {
+          streamOk(res, body, behaviour.text ?? `echo: ${promptText(body)}`, behaviour.afterChunks)
+          return
+        }
+        case "toolCalls": {
+          const answer = completion(body, "")
+          const choice = answer.choices[0]!
+          res.writeHead(200, { "content-type": "application/json" })
+          res.end(JSON.stringify({
+            ...answer,
+            choices: [{
+              ...choice,
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: behaviour.calls.map((call, i) => ({
+                  id: `call_${requests.length}_${i}`,
+                  type: "function",
+                  function: { name: call.name, arguments: call.arguments }
+                }))
+              },
+              finish_reason: "tool_calls"
+            }]
+          }))
           return
         }
         case "malformed": {
