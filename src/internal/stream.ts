@@ -373,13 +373,15 @@ export const fromIterable = <In, A>(
   name: string,
   f: (input: In) => Iterable<A>,
   options?: { readonly annotations?: Primitive.Annotations | undefined }
-): FlowStream.StreamPrimitive<In, A> =>
-  unsafeMake({
+): FlowStream.StreamPrimitive<In, A> => {
+  options_.func(String(name), "f", f)
+  return unsafeMake({
     name,
     kind: "stream",
     annotations: options?.annotations,
     body: (input: In) => EffectStream.suspend(() => EffectStream.fromIterable(f(input)))
   })
+}
 
 /** @internal */
 export const defaultBufferSize = 256
