@@ -87,13 +87,75 @@ export class CacheTierError extends Data.TaggedError("CacheTierError")<{
 }
 
 /**
- * The errors this module produces. They only appear inside tier
- * implementations: the public operations never fail because of a cache.
+ * The errors this module produces. `CacheTierError` only appears inside
+ * tier implementations (a tier failure never fails a call); `InvalidKey`
+ * fails a cached call whose input has no faithful key.
  *
  * @since 0.1.0
  * @category errors
  */
-export type CacheError = CacheTierError
+export type CacheError = CacheTierError | InvalidKey | MissingSchema
+
+/**
+ * A cached primitive without a `schema` ran over a `CacheTiers` layer with
+ * shared tiers (Redis, SQL): its entries cannot be encoded, so rather than
+ * silently caching in memory only, every call fails with this error. Give
+ * the wrap a `schema`, or `memoryOnly: true` to keep its entries in L1 on
+ * purpose. (The tiers are only known when the layer is provided, so this is
+ * reported at the first run, not when the primitive is built.)
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class MissingSchema extends Data.TaggedError("MissingSchema")<{
+  readonly primitive: string
+  readonly tiers: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `Cache.wrap(${this.primitive}): shared tiers (${
+      this.tiers.join(", ")
+    }) are configured but the wrap has no schema to encode entries; pass \`schema\`, or \`memoryOnly: true\``
+  }
+}
+
+/**
+ * The default key function cannot encode a cached call's input faithfully
+ * (a function, a symbol, a class instance without a declared encoding, a
+ * cycle, nesting deeper than 256 levels, a `Redacted`): the call fails with
+ * this error, whose `path` names the part (`input.items[3].url`). Pass a
+ * `key` option, or declare the class's key with {@link keyEncoding}.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const InvalidKey: typeof key.InvalidKey = key.InvalidKey
+
+/**
+ * @since 0.2.0
+ * @category errors
+ */
+export type InvalidKey = key.InvalidKey
+
+/**
+ * Declares a class's cache key: a method under this symbol
+ * (`Symbol.for("flowtune/cacheKey")`) returns a value the default key can
+ * encode, e.g. `[Cache.keyEncoding]() { return this.id }`. The class name is
+ * part of the key.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const keyEncoding: typeof key.keyEncoding = key.keyEncoding
+
+/**
+ * What a cached call can fail with because of its key: nothing for inputs
+ * that are strings, numbers, booleans, bigints, `null` or `undefined`;
+ * {@link InvalidKey} otherwise.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export type KeyError<In> = [In] extends [string | number | boolean | bigint | null | undefined] ? never : InvalidKey
 
 /**
  * The in-process tier: one LRU per cached primitive (or store), bounded by
@@ -124,6 +186,15 @@ export interface Lease {
   readonly acquire: (key: string, token: string, ttlMillis: number) => Effect.Effect<boolean, CacheTierError>
   readonly renew: (key: string, token: string, ttlMillis: number) => Effect.Effect<boolean, CacheTierError>
   readonly release: (key: string, token: string) => Effect.Effect<void, CacheTierError>
+  /**
+   * Replaces a lease that shows no sign of a live holder (no expiry, or an
+   * expiry longer than `ttlMillis`) with the caller's: `true` when the caller
+   * now holds it. Without it, a waiter past its lease time computes without
+   * the lease.
+   */
+  readonly takeOver?:
+    | ((key: string, token: string, ttlMillis: number) => Effect.Effect<boolean, CacheTierError>)
+    | undefined
 }
 
 /**
@@ -139,7 +210,10 @@ export interface Lease {
 export interface RemoteTier {
   readonly _tag: "Remote"
   readonly name: string
-  /** Each operation slower than this counts as a tier error and is skipped. */
+  /**
+   * The longest one cached call spends on shared tiers in all (reads, lease,
+   * writes share it); an operation cut off by it counts as a tier error.
+   */
   readonly timeout: Duration.Duration
   readonly get: (key: string, now: number) => Effect.Effect<Option.Option<string>, CacheTierError>
   readonly set: (key: string, payload: string, expiresAt: number, now: number) => Effect.Effect<void, CacheTierError>
@@ -223,8 +297,8 @@ export const layerMemory = (options?: { readonly capacity?: number | undefined }
 export interface WrapOptions<In, Out, I = unknown> {
   /**
    * The output's schema: entries in Redis and SQL are encoded with it and
-   * every read is decoded and validated. Without it only the memory tier is
-   * used.
+   * every read is decoded and validated. Without it, and with shared tiers
+   * configured, every call fails with `MissingSchema` (unless `memoryOnly`).
    */
   readonly schema?: Schema.Schema<Out, I, never> | undefined
   /** Time to live of an entry in every tier. Default: 1 hour. `Duration.infinity` for never. */
@@ -243,14 +317,19 @@ export interface WrapOptions<In, Out, I = unknown> {
   readonly version?: string | number | undefined
   /** Keep failures too (memory tier only, same TTL). Default: false. */
   readonly cacheFailures?: boolean | undefined
-  /** Overrides every shared tier's own timeout. */
+  /**
+   * The longest one call spends on shared tiers in all (reads, lease, writes
+   * share it), instead of the tiers' own timeouts. Positive and finite.
+   */
   readonly tierTimeout?: Duration.DurationInput | undefined
+  /** Keep entries in L1 only even when shared tiers are configured (no schema needed). Default: false. */
+  readonly memoryOnly?: boolean | undefined
   /** Use the Redis lease so other processes wait for this one's result. Default: true when a tier has a lease. */
   readonly lease?: boolean | undefined
   /**
-   * Record an L1 hit on the run's timeline (`cache.l1.hit`). Default: true.
-   * A checkpoint costs a few Effect steps, more than the hit itself: turn it
-   * off for very hot cached steps. Other outcomes are always recorded.
+   * Record an L1 hit on the run's timeline (`cache.l1.hit`). Default: false:
+   * a checkpoint costs a few Effect steps, more than the hit itself. Other
+   * outcomes (misses, shared-tier hits, lease waits) are always recorded.
    */
   readonly checkpoints?: boolean | undefined
 }
@@ -270,6 +349,15 @@ export interface Cached<In, Out, E = never, R = never> extends Primitive.Primiti
 }
 
 /**
+ * Options that say what a shared tier holds (a schema), or that there is
+ * none to hold (`memoryOnly`): such a wrap cannot fail with `MissingSchema`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Encodable = { readonly schema: {} } | { readonly memoryOnly: true }
+
+/**
  * Wraps a primitive in the configured cache tiers. The result is a primitive
  * named `cache(<name>)` whose only child is the original one.
  *
@@ -282,12 +370,19 @@ export interface Cached<In, Out, E = never, R = never> extends Primitive.Primiti
  */
 export const wrap: {
   <In, Out, I = unknown>(
+    options: WrapOptions<NoInfer<In>, NoInfer<Out>, I> & Encodable
+  ): <E, R>(self: Primitive.Primitive<In, Out, E, R>) => Cached<In, Out, E | KeyError<In>, R>
+  <In, Out, I = unknown>(
     options?: WrapOptions<NoInfer<In>, NoInfer<Out>, I>
-  ): <E, R>(self: Primitive.Primitive<In, Out, E, R>) => Cached<In, Out, E, R>
+  ): <E, R>(self: Primitive.Primitive<In, Out, E, R>) => Cached<In, Out, E | KeyError<In> | MissingSchema, R>
+  <In, Out, E, R, I = unknown>(
+    self: Primitive.Primitive<In, Out, E, R>,
+    options: WrapOptions<NoInfer<In>, NoInfer<Out>, I> & Encodable
+  ): Cached<In, Out, E | KeyError<In>, R>
   <In, Out, E, R, I = unknown>(
     self: Primitive.Primitive<In, Out, E, R>,
     options?: WrapOptions<NoInfer<In>, NoInfer<Out>, I>
-  ): Cached<In, Out, E, R>
+  ): Cached<In, Out, E | KeyError<In> | MissingSchema, R>
 } = internal.wrap as any // `any`: the overloads are checked at call sites; the implementation is untyped
 
 /**
@@ -311,11 +406,24 @@ export interface Stats {
   readonly expirations: number
   /** Failed or timed-out tier operations, by tier name. */
   readonly tierErrors: Readonly<Record<string, number>>
+  /**
+   * Tier operations not attempted, by tier name: the tier's circuit was open
+   * (it failed and no probe has succeeded since), or the call had used up its
+   * shared-tier time.
+   */
+  readonly tierSkipped: Readonly<Record<string, number>>
+  /** Waiters that found a lease with no live holder past their lease time, and computed. */
+  readonly leaseTakeovers: number
+  /** Holders whose lease renewal found the lease gone or taken (they computed on). */
+  readonly leasesLost: number
   /** Shared-tier entries that could not be decoded (treated as misses and overwritten). */
   readonly corrupt: number
   /** Sum over hits of the entry's measured compute time. */
   readonly timeSaved: Duration.Duration
-  /** (hits + coalesced) x the primitive's `costPerCall`. */
+  /**
+   * Over hits and coalesced calls, what computing the entry cost: model calls
+   * inside it as charged (cost ledger), else the primitive's `costPerCall`.
+   */
   readonly costSaved: number
   /** Entries in L1 now. */
   readonly size: number
@@ -336,6 +444,9 @@ export const metrics = {
   evictions: internal.evictionsTotal,
   expirations: internal.expirationsTotal,
   tierErrors: internal.tierErrorsTotal,
+  tierSkipped: internal.tierSkippedTotal,
+  leaseTakeovers: internal.leaseTakeoversTotal,
+  leasesLost: internal.leasesLostTotal,
   corrupt: internal.corruptTotal,
   costSaved: internal.costSavedTotal,
   timeSavedMillis: internal.timeSavedTotal
@@ -416,7 +527,13 @@ export const makeStore: <A, I>(options: StoreOptions<A, I>) => Effect.Effect<Sto
 
 /**
  * The default key function: a canonical encoding (object keys sorted,
- * `undefined` fields dropped), hashed with SHA-256 beyond 200 characters.
+ * `undefined` fields dropped; `Date`, `URL`, `RegExp`, `Map`, `Set`, typed
+ * arrays, `ArrayBuffer`, `bigint` and Effect's data types — `Data.struct`,
+ * `Data.Class`, `Option`, `Either`, `HashMap`, `HashSet`, `Chunk`, `List`,
+ * `Duration`, `DateTime` — each tagged so it never collides with another
+ * input; unordered collections without their order), hashed with SHA-256
+ * beyond 200 characters. Throws {@link InvalidKey} for what it cannot
+ * encode faithfully; a cached call fails with it instead.
  *
  * @since 0.1.0
  * @category keys

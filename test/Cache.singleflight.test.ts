@@ -11,6 +11,9 @@ const env = makeEnv("cache_sf")
 afterAll(env.cleanup)
 
 let namespaces = 0
+// These cases are about the lease, not the tier timeout: on a loaded CI machine the first Redis command of a
+// fresh runtime can take over 100 ms, which would (rightly) spend the call's tier time and skip the lease.
+const timeout = "1 second"
 
 // Real time on purpose: the lease is a Redis key with a server-side expiry (PX) and
 // waiters poll the real server, which the TestClock cannot drive. Every wait is
@@ -27,7 +30,8 @@ describe("Cache single-flight across processes (Redis lease)", () => {
         Cache.wrap({ schema: Schema.String, namespace: `sf${namespaces++}` })
       )
       // Two independent stacks: their own L1, in-flight maps and Redis connections, as two processes would have.
-      const tiers = () => Cache.layer(Cache.memory(), env.redisTier({ lease: { ttl: "2 seconds", poll: "10 millis" } }))
+      const tiers = () =>
+        Cache.layer(Cache.memory(), env.redisTier({ timeout, lease: { ttl: "2 seconds", poll: "10 millis" } }))
       const a = ManagedRuntime.make(tiers())
       const b = ManagedRuntime.make(tiers())
       yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([a.dispose(), b.dispose()])))
@@ -62,7 +66,7 @@ describe("Cache single-flight across processes (Redis lease)", () => {
       redis.disconnect()
       const start = Date.now()
       const value = yield* cached.run("k").pipe(
-        Effect.provide(Cache.layer(env.redisTier({ lease: { ttl: "5 seconds", poll: "20 millis" } })))
+        Effect.provide(Cache.layer(env.redisTier({ timeout, lease: { ttl: "5 seconds", poll: "20 millis" } })))
       )
       const waited = Date.now() - start
       assert.strictEqual(value, "k")
@@ -80,7 +84,7 @@ describe("Cache single-flight across processes (Redis lease)", () => {
         )
       // The lease lives 200 ms unless renewed; the computation takes 700 ms.
       const tiers = () =>
-        Cache.layer(env.redisTier({ lease: { ttl: "200 millis", poll: "10 millis" } }))
+        Cache.layer(env.redisTier({ timeout, lease: { ttl: "200 millis", poll: "10 millis" } }))
       const results = yield* Effect.all([
         Effect.provide(cached.run("x"), tiers()),
         Effect.zipRight(Effect.sleep("50 millis"), Effect.provide(cached.run("x"), tiers()))

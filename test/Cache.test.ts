@@ -14,6 +14,7 @@ import * as TestClock from "effect/TestClock"
 import * as Cache from "../src/Cache.js"
 import * as Lru from "../src/internal/cacheLru.js"
 import * as Primitive from "../src/Primitive.js"
+import * as Tracing from "../src/Tracing.js"
 import * as WorkflowContext from "../src/WorkflowContext.js"
 
 class Upstream extends Schema.TaggedError<Upstream>()("Upstream", { input: Schema.String }) {}
@@ -37,7 +38,7 @@ describe("Cache (memory tier)", () => {
       const { calls, primitive } = yield* counted("llm")
       const cached = primitive.pipe(Cache.wrap({ ttl: "1 hour", capacity: 10_000 }))
       const queries = Array.from({ length: 100 }, (_, i) => `query ${i % 50}`)
-      const run = (p: Primitive.Primitive<string, string, never, any>) =>
+      const run = (p: Primitive.Primitive<string, string, any, any>) =>
         Effect.gen(function*() {
           const start = yield* Clock.currentTimeMillis
           for (const q of queries) yield* Primitive.run(p, q)
@@ -154,7 +155,7 @@ describe("Cache (memory tier)", () => {
       const calls = yield* Ref.make(0)
       const failing = Primitive.make("broken", (input: string) =>
         Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new Upstream({ input }))))
-      const cached = failing.pipe(Cache.wrap({ cacheFailures: true, ttl: "1 minute" }))
+      const cached = failing.pipe(Cache.wrap({ cacheFailures: true, ttl: "1 minute", memoryOnly: true }))
       const a = yield* Effect.flip(cached.run("x"))
       const b = yield* Effect.flip(cached.run("x"))
       assert.strictEqual(a._tag, "Upstream")
@@ -286,17 +287,18 @@ describe("Cache (memory tier)", () => {
       assert.strictEqual(yield* Ref.get(started), 3)
     }).pipe(Effect.provide(Memory)))
 
-  it.effect("records checkpoints on the run's timeline", () =>
+  it.effect("records misses on the run's timeline, and L1 hits only when asked (checkpoints: true)", () =>
     Effect.gen(function*() {
       const { primitive } = yield* counted("cp", 0)
-      const cached = primitive.pipe(Cache.wrap({}))
+      const cached = primitive.pipe(Cache.wrap({ checkpoints: true }))
       const names = yield* Effect.gen(function*() {
         yield* cached.run("a")
         yield* cached.run("a")
         return (yield* WorkflowContext.timeline).map((c) => c.name)
       }).pipe(WorkflowContext.withContext())
       assert.deepStrictEqual(names, ["cache.miss", "cache.l1.hit"])
-      const quiet = primitive.pipe(Cache.wrap({ namespace: "cp-quiet", checkpoints: false }))
+      // The default: an L1 hit costs less than its checkpoint would (issue 16), so none is recorded.
+      const quiet = primitive.pipe(Cache.wrap({ namespace: "cp-quiet" }))
       const quietNames = yield* Effect.gen(function*() {
         yield* quiet.run("a")
         yield* quiet.run("a")
@@ -361,7 +363,7 @@ describe("Cache (memory tier)", () => {
       const probe = Primitive.make("probe", (_: string) => Effect.option(Effect.currentSpan))
       const quiet = yield* probe.pipe(Cache.wrap({})).run("x").pipe(Effect.withTracerEnabled(false))
       assert.strictEqual(quiet._tag, "None")
-    }).pipe(Effect.provide(Memory)))
+    }).pipe(Effect.provide(Memory), Effect.provide(Tracing.layerMemory())))
 
   it.effect("a cached primitive without CacheTiers is a defect naming the missing service", () =>
     Effect.gen(function*() {
@@ -373,7 +375,7 @@ describe("Cache (memory tier)", () => {
 
   it("an invalid capacity or TTL is reported where the cache is defined", () => {
     const p = Primitive.fromFunction("p", (s: string) => s)
-    assert.throws(() => Cache.wrap(p, { capacity: 0 }), /capacity must be a positive integer/)
-    assert.throws(() => Cache.wrap(p, { ttl: 0 }), /time to live must be positive/)
+    assert.throws(() => Cache.wrap(p, { capacity: 0 }), /option "capacity" must be an integer >= 1, got 0/)
+    assert.throws(() => Cache.wrap(p, { ttl: 0 }), /option "ttl" must be a positive duration/)
   })
 })

@@ -11,6 +11,8 @@
  * @internal
  */
 
+import * as Options from "./options.js"
+
 const NIL = 0xFFFFFFFF
 
 /** @internal */
@@ -22,8 +24,10 @@ export interface Lru {
   readonly valueAt: (slot: number) => unknown
   readonly expiresAt: (slot: number) => number
   readonly computeMsAt: (slot: number) => number
+  /** What computing the entry cost (US dollars), counted as saved on each hit. */
+  readonly costAt: (slot: number) => number
   /** Inserts or replaces; returns how many entries were evicted to make room (0 or 1). */
-  readonly set: (key: string, value: unknown, expiresAt: number, computeMs: number) => number
+  readonly set: (key: string, value: unknown, expiresAt: number, computeMs: number, cost?: number) => number
   readonly delete: (key: string) => boolean
   readonly clear: () => void
   /** Keys from least to most recently used (tests and debugging). */
@@ -34,14 +38,13 @@ export interface Lru {
 
 /** @internal */
 export const make = (capacity: number): Lru => {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity >= NIL) {
-    throw new RangeError(`cache capacity must be a positive integer, got ${capacity}`)
-  }
+  Options.number("Cache.memory", "capacity", capacity, { integer: true, min: 1, max: NIL - 1 })
   let allocated = Math.min(capacity, 64)
   let keys: Array<string | undefined> = new Array(allocated)
   let values: Array<unknown> = new Array(allocated)
   let expires = new Float64Array(allocated)
   let computeMs = new Float32Array(allocated)
+  let costs = new Float64Array(allocated)
   let next = new Uint32Array(allocated)
   let prev = new Uint32Array(allocated)
   const index = new Map<string, number>()
@@ -68,6 +71,9 @@ export const make = (capacity: number): Lru => {
     const c = new Float32Array(size)
     c.set(computeMs)
     computeMs = c
+    const d = new Float64Array(size)
+    d.set(costs)
+    costs = d
     const n = new Uint32Array(size)
     n.set(next)
     next = n
@@ -117,7 +123,7 @@ export const make = (capacity: number): Lru => {
     return slot
   }
 
-  const set = (key: string, value: unknown, expiresAt: number, ms: number): number => {
+  const set = (key: string, value: unknown, expiresAt: number, ms: number, cost = 0): number => {
     const existing = index.get(key)
     let evicted = 0
     let slot: number
@@ -145,6 +151,7 @@ export const make = (capacity: number): Lru => {
     values[slot] = value
     expires[slot] = expiresAt
     computeMs[slot] = ms
+    costs[slot] = cost
     return evicted
   }
 
@@ -155,6 +162,7 @@ export const make = (capacity: number): Lru => {
     valueAt: (slot) => values[slot],
     expiresAt: (slot) => expires[slot]!,
     computeMsAt: (slot) => computeMs[slot]!,
+    costAt: (slot) => costs[slot]!,
     set,
     delete: (key) => {
       const slot = index.get(key)
@@ -169,6 +177,7 @@ export const make = (capacity: number): Lru => {
       allocated = keys.length
       expires = new Float64Array(allocated)
       computeMs = new Float32Array(allocated)
+      costs = new Float64Array(allocated)
       next = new Uint32Array(allocated)
       prev = new Uint32Array(allocated)
       free.length = 0

@@ -1,0 +1,206 @@
+/**
+ * The cache's counters and Effect metrics: what `Cache.stats` reports per
+ * cached primitive (or store) and what `Cache.metrics` exports.
+ *
+ * Counters are plain fields on the store's state, updated synchronously on
+ * the hit path (a metric update through `unsafeUpdate` with pre-built label
+ * arrays costs no Effect step).
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import type * as Cache from "../Cache.js"
+
+/** @internal */
+export const hitsTotal = Metric.counter("flowtune_cache_hits", { description: "Cache hits, by primitive and tier" })
+/** @internal */
+export const missesTotal = Metric.counter("flowtune_cache_misses", { description: "Cache misses that computed" })
+/** @internal */
+export const coalescedTotal = Metric.counter("flowtune_cache_coalesced", {
+  description: "Calls that joined an identical computation already in flight"
+})
+/** @internal */
+export const evictionsTotal = Metric.counter("flowtune_cache_evictions", { description: "L1 entries evicted (LRU)" })
+/** @internal */
+export const expirationsTotal = Metric.counter("flowtune_cache_expirations", { description: "Entries found expired" })
+/** @internal */
+export const tierErrorsTotal = Metric.counter("flowtune_cache_tier_errors", {
+  description: "Failed or timed-out tier operations, by tier"
+})
+/** @internal */
+export const tierSkippedTotal = Metric.counter("flowtune_cache_tier_skipped", {
+  description: "Tier operations skipped, by tier: circuit open, or the call's tier time used up"
+})
+/** @internal */
+export const corruptTotal = Metric.counter("flowtune_cache_corrupt", { description: "Undecodable shared-tier entries" })
+/** @internal */
+export const leaseTakeoversTotal = Metric.counter("flowtune_cache_lease_takeovers", {
+  description: "Waiters that stopped waiting on a lease past their lease time and computed"
+})
+/** @internal */
+export const leasesLostTotal = Metric.counter("flowtune_cache_leases_lost", {
+  description: "Holders whose lease renewal found the lease gone or taken"
+})
+/** @internal */
+export const costSavedTotal = Metric.counter("flowtune_cache_cost_saved", {
+  description: "US dollars not spent thanks to the cache"
+})
+/** @internal */
+export const timeSavedTotal = Metric.counter("flowtune_cache_time_saved_ms", {
+  description: "Milliseconds of computation not repeated thanks to the cache"
+})
+
+/** @internal */
+export interface Counters {
+  readonly hits: Array<number>
+  misses: number
+  coalesced: number
+  evictions: number
+  expirations: number
+  readonly tierErrors: Array<number>
+  readonly tierSkipped: Array<number>
+  corrupt: number
+  leaseTakeovers: number
+  leasesLost: number
+  timeSavedMs: number
+  costSaved: number
+}
+
+/** What a store's counters need: its tier names and its metric labels. @internal */
+export interface Counted {
+  readonly counters: Counters
+  /** Metric labels, one array per tier (same reference every time keeps Effect's hook cache warm). */
+  readonly tierLabels: ReadonlyArray<ReadonlyArray<MetricLabel.MetricLabel>>
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+}
+
+/** @internal */
+export const makeCounted = (name: string, tierNames: ReadonlyArray<string>): Counted => {
+  const base = [MetricLabel.make("primitive", name)]
+  return {
+    counters: {
+      hits: tierNames.map(() => 0),
+      misses: 0,
+      coalesced: 0,
+      evictions: 0,
+      expirations: 0,
+      tierErrors: tierNames.map(() => 0),
+      tierSkipped: tierNames.map(() => 0),
+      corrupt: 0,
+      leaseTakeovers: 0,
+      leasesLost: 0,
+      timeSavedMs: 0,
+      costSaved: 0
+    },
+    tierLabels: tierNames.map((tier) => [...base, MetricLabel.make("tier", tier)]),
+    labels: base
+  }
+}
+
+/** A hit in tier `tier` (index in the tier names): the entry's own compute time and cost are saved. @internal */
+export const hit = (s: Counted, tier: number, computeMs: number, cost: number) => {
+  const c = s.counters
+  c.hits[tier]!++
+  c.timeSavedMs += computeMs
+  c.costSaved += cost
+  hitsTotal.unsafeUpdate(1, s.tierLabels[tier]!)
+  if (computeMs > 0) timeSavedTotal.unsafeUpdate(computeMs, s.labels)
+  if (cost > 0) costSavedTotal.unsafeUpdate(cost, s.labels)
+}
+
+/** @internal */
+export const miss = (s: Counted) => {
+  s.counters.misses++
+  missesTotal.unsafeUpdate(1, s.labels)
+}
+
+/** @internal */
+export const coalesced = (s: Counted) => {
+  s.counters.coalesced++
+  coalescedTotal.unsafeUpdate(1, s.labels)
+}
+
+/** A coalesced call's saving, known once the computation it joined has finished. @internal */
+export const saved = (s: Counted, cost: number) => {
+  if (cost <= 0) return
+  s.counters.costSaved += cost
+  costSavedTotal.unsafeUpdate(cost, s.labels)
+}
+
+/** @internal */
+export const expired = (s: Counted) => {
+  s.counters.expirations++
+  expirationsTotal.unsafeUpdate(1, s.labels)
+}
+
+/** @internal */
+export const evicted = (s: Counted, n: number) => {
+  if (n === 0) return
+  s.counters.evictions += n
+  evictionsTotal.unsafeUpdate(n, s.labels)
+}
+
+/** @internal */
+export const tierError = (s: Counted, tier: number) => {
+  s.counters.tierErrors[tier]!++
+  tierErrorsTotal.unsafeUpdate(1, s.tierLabels[tier]!)
+}
+
+/** @internal */
+export const tierSkipped = (s: Counted, tier: number) => {
+  s.counters.tierSkipped[tier]!++
+  tierSkippedTotal.unsafeUpdate(1, s.tierLabels[tier]!)
+}
+
+/** @internal */
+export const corrupt = (s: Counted, tier: number) => {
+  s.counters.corrupt++
+  corruptTotal.unsafeUpdate(1, s.tierLabels[tier]!)
+}
+
+/** @internal */
+export const leaseTakeover = (s: Counted) => {
+  s.counters.leaseTakeovers++
+  leaseTakeoversTotal.unsafeUpdate(1, s.labels)
+}
+
+/** @internal */
+export const leaseLost = (s: Counted) => {
+  s.counters.leasesLost++
+  leasesLostTotal.unsafeUpdate(1, s.labels)
+}
+
+/** The public snapshot; `names` are the tier names (memory first when present). @internal */
+export const snapshot = (names: ReadonlyArray<string>, s: Counted | undefined, size: number): Cache.Stats => {
+  const hits: Record<string, number> = {}
+  const tierErrors: Record<string, number> = {}
+  const tierSkipped: Record<string, number> = {}
+  let totalHits = 0
+  names.forEach((name, i) => {
+    const h = s?.counters.hits[i] ?? 0
+    hits[name] = (hits[name] ?? 0) + h
+    totalHits += h
+    tierErrors[name] = (tierErrors[name] ?? 0) + (s?.counters.tierErrors[i] ?? 0)
+    tierSkipped[name] = (tierSkipped[name] ?? 0) + (s?.counters.tierSkipped[i] ?? 0)
+  })
+  const c = s?.counters
+  const calls = totalHits + (c?.misses ?? 0) + (c?.coalesced ?? 0)
+  return {
+    hits,
+    misses: c?.misses ?? 0,
+    coalesced: c?.coalesced ?? 0,
+    hitRate: calls === 0 ? 0 : totalHits / calls,
+    evictions: c?.evictions ?? 0,
+    expirations: c?.expirations ?? 0,
+    tierErrors,
+    tierSkipped,
+    corrupt: c?.corrupt ?? 0,
+    leaseTakeovers: c?.leaseTakeovers ?? 0,
+    leasesLost: c?.leasesLost ?? 0,
+    timeSaved: Duration.millis(c?.timeSavedMs ?? 0),
+    costSaved: c?.costSaved ?? 0,
+    size
+  }
+}
