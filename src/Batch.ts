@@ -41,6 +41,7 @@ import type * as Request from "effect/Request"
 import type * as RequestResolver from "effect/RequestResolver"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/batch.js"
+import * as list from "./internal/batchList.js"
 import type * as Primitive from "./Primitive.js"
 
 /**
@@ -76,12 +77,52 @@ export class BatchClosed extends Data.TaggedError("BatchClosed")<{
 }
 
 /**
+ * The backend answered a batch with something that is not an array of
+ * results (`null`, `undefined`, an object, a string...), or `run` returned
+ * something that is not an `Effect` (a Promise, a plain value). Every item of
+ * that batch fails with it. `received` describes what came back.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchInvalidResponse extends Data.TaggedError("BatchInvalidResponse")<{
+  readonly batch: string
+  readonly expected: number
+  readonly received: string
+}> {
+  override get message() {
+    return `Batch "${this.batch}" expected an array of ${this.expected} results from its backend, got ${this.received}`
+  }
+}
+
+/**
+ * The backend call threw, died (a defect, such as a rejected
+ * `Effect.promise`) or was interrupted by something other than its callers:
+ * every item of that batch fails with it, and `cause` is what was thrown
+ * (or an `InterruptedException`). Typed failures of `run` are not wrapped:
+ * they reach the callers as they are.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchBackendDefect extends Data.TaggedError("BatchBackendDefect")<{
+  readonly batch: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const cause = this.cause
+    const why = cause instanceof Error ? cause.message : String(cause)
+    return `Batch "${this.batch}": the backend call failed unexpectedly: ${why}`
+  }
+}
+
+/**
  * The errors this module produces in the error channel.
  *
  * @since 0.1.0
  * @category errors
  */
-export type BatchError = BatchSizeMismatch | BatchClosed
+export type BatchError = BatchSizeMismatch | BatchInvalidResponse | BatchBackendDefect | BatchClosed
 
 /**
  * @since 0.1.0
@@ -188,9 +229,14 @@ export interface Options<In, Out, E, R, IE = never> {
  * requirements `R` are taken from the context of `make`.
  *
  * Every caller is answered exactly once: with its own result, its item's
- * failure, its batch's failure, `BatchSizeMismatch`, or `BatchClosed`. An
+ * failure, its batch's typed failure, `BatchSizeMismatch` / `BatchInvalidResponse`
+ * (the backend's answer is not an array of one result per item),
+ * `BatchBackendDefect` (the call threw or died), or `BatchClosed`. An
  * interrupted caller leaves its batch before it is sent; after that its
  * result is dropped (and a call nobody waits for any more is interrupted).
+ *
+ * Options are checked when `make` is called: a bad one throws
+ * `Primitive.InvalidPrimitive` naming the option, the value and the range.
  *
  * Metrics, tagged `primitive: name`: `flowtune_batch_size` (histogram),
  * `flowtune_batch_batches_total`, `flowtune_batch_items_total`.
@@ -221,7 +267,9 @@ export interface ChunkedOptions {
  * `size`, runs the batch step on the chunks in parallel (up to
  * `concurrency`), and returns the results flattened in input order. A chunk
  * answered with the wrong number of results fails the run with
- * `BatchSizeMismatch`; the first failure interrupts the other chunks.
+ * `BatchSizeMismatch` (with something that is not an array:
+ * `BatchInvalidResponse`); the first failure interrupts the other chunks.
+ * Options are checked here: a bad one throws `Primitive.InvalidPrimitive`.
  *
  * @since 0.1.0
  * @category combinators
@@ -229,12 +277,12 @@ export interface ChunkedOptions {
 export const chunked: {
   (options: ChunkedOptions): <In, Out, E, R>(
     self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>
-  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | BatchSizeMismatch, R>
+  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | BatchSizeMismatch | BatchInvalidResponse, R>
   <In, Out, E, R>(
     self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>,
     options: ChunkedOptions
-  ): Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | BatchSizeMismatch, R>
-} = internal.chunked
+  ): Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | BatchSizeMismatch | BatchInvalidResponse, R>
+} = list.chunked
 
 /**
  * The request `resolver` answers: one item for a batched primitive.
@@ -254,7 +302,7 @@ export interface BatchRequest<In, Out, E> extends Request.Request<Out, E> {
  * @category requests
  */
 export const request: <In, Out, E>(self: Primitive.Primitive<In, Out, E>, item: In) => BatchRequest<In, Out, E> =
-  internal.request
+  list.request
 
 /**
  * A batched primitive as a `RequestResolver`, for code that already uses
@@ -266,7 +314,7 @@ export const request: <In, Out, E>(self: Primitive.Primitive<In, Out, E>, item: 
  */
 export const resolver: <In, Out, E>(
   self: Primitive.Primitive<In, Out, E>
-) => RequestResolver.RequestResolver<BatchRequest<In, Out, E>> = internal.resolver
+) => RequestResolver.RequestResolver<BatchRequest<In, Out, E>> = list.resolver
 
 /**
  * Items per backend call, tagged `primitive`.

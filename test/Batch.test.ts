@@ -245,7 +245,7 @@ describe("Batch", () => {
         ])
       }).pipe(Effect.scoped))
 
-    it.effect("a defect in the backend reaches its batch's callers as a defect", () =>
+    it.effect("a defect in the backend reaches its batch's callers as BatchBackendDefect", () =>
       Effect.gen(function*() {
         const p = yield* Batch.make({
           name: "defect",
@@ -253,8 +253,9 @@ describe("Batch", () => {
           maxBatchSize: 2,
           window: 0
         })
-        const exit = yield* Effect.exit(Primitive.run(p, 1))
-        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Die")
+        const error = yield* Effect.flip(Primitive.run(p, 1))
+        assert.strictEqual(error._tag, "BatchBackendDefect")
+        assert.isTrue(error._tag === "BatchBackendDefect" && error.cause === "boom" && error.batch === "defect")
       }).pipe(Effect.scoped))
 
     it.effect("dedupe sends identical keys once and answers every caller", () =>
@@ -363,18 +364,22 @@ describe("Batch", () => {
         assert.strictEqual(late._tag, "BatchClosed")
       }))
 
-    it.effect("invalid options are a defect at construction", () =>
-      Effect.gen(function*() {
-        const exit = yield* Effect.exit(
+    it("invalid options throw InvalidPrimitive where they are given", () => {
+      const error = (() => {
+        try {
           Batch.make({
             name: "bad",
             run: (xs: ReadonlyArray<number>) => Effect.succeed(xs),
             maxBatchSize: 0,
             window: 0
           })
-        )
-        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Die")
-      }).pipe(Effect.scoped))
+        } catch (e) {
+          return e
+        }
+      })()
+      assert.instanceOf(error, Primitive.InvalidPrimitive)
+      assert.strictEqual((error as Primitive.InvalidPrimitive).option, "maxBatchSize")
+    })
   })
 
   describe("chunked (the guide's list form)", () => {
@@ -408,7 +413,12 @@ describe("Batch", () => {
         const short = Primitive.fromFunction("short", (items: ReadonlyArray<number>) => items.slice(1))
         const error = yield* Effect.flip(Primitive.run(Batch.chunked(short, { size: 4 }), range(8)))
         assert.strictEqual(error._tag, "BatchSizeMismatch")
-        assert.deepStrictEqual({ ...error }, { _tag: "BatchSizeMismatch", batch: "short", expected: 4, actual: 3 })
+        assert.deepStrictEqual({ ...error } as object, {
+          _tag: "BatchSizeMismatch",
+          batch: "short",
+          expected: 4,
+          actual: 3
+        })
       }))
   })
 

@@ -5,17 +5,14 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
-import { dual } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
-import * as Request from "effect/Request"
-import * as RequestResolver from "effect/RequestResolver"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Batch from "../Batch.js"
-import * as Primitive from "../Primitive.js"
-import { collectFailFast, fanOut } from "./fanOut.js"
+import type * as Primitive from "../Primitive.js"
+import * as check from "./options.js"
 import { unsafeMake } from "./primitive.js"
 
 /** @internal */
@@ -88,41 +85,56 @@ interface PendingBatch<In, Out, E> {
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
 }
 
-const invalid = (primitive: string, reason: string) => new Primitive.InvalidPrimitive({ primitive, reason })
-
-const checkOptions = (options: Batch.Options<any, any, any, any, any>): Primitive.InvalidPrimitive | {
+interface Checked {
   readonly window: Duration.Duration
   readonly concurrency: number
-} => {
-  const { maxBatchSize, name } = options
-  if (typeof name !== "string" || name.trim().length === 0) {
-    return invalid(String(name), "the name must be a non-empty string")
+}
+
+const checkConcurrency = (owner: string, value: unknown): number =>
+  value === undefined || value === "unbounded" ? Infinity : check.number(owner, "concurrency", value, {
+    integer: true,
+    min: 1,
+    infinite: true
+  })
+
+const checkOptions = (input: Batch.Options<any, any, any, any, any>): Checked => {
+  if (typeof input !== "object" || input === null) {
+    return check.invalidShape("Batch.make", `the options must be an object, got ${check.show(input)}`)
   }
-  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
-    return invalid(name, `maxBatchSize must be a positive integer, got ${maxBatchSize}`)
+  const name = check.nonEmptyString("Batch.make", "name", input.name)
+  check.func(name, "run", input.run)
+  check.positiveInt(name, "maxBatchSize", input.maxBatchSize)
+  if (input.dedupe !== undefined) check.func(name, "dedupe", input.dedupe)
+  return {
+    window: check.duration(name, "window", input.window, { zero: true }),
+    concurrency: checkConcurrency(name, input.concurrency)
   }
-  const window = Duration.decodeUnknown(options.window)
-  if (window._tag === "None" || Duration.lessThan(window.value, Duration.zero) || !Duration.isFinite(window.value)) {
-    return invalid(name, `the window must be a finite, non-negative duration, got ${String(options.window)}`)
-  }
-  const c = options.concurrency
-  if (c !== undefined && c !== "unbounded" && (!Number.isInteger(c) || c < 1)) {
-    return invalid(name, `concurrency must be a positive integer or "unbounded", got ${c}`)
-  }
-  return { window: window.value, concurrency: c === undefined || c === "unbounded" ? Infinity : c }
 }
 
 /** @internal */
 export const make = <In, Out, E = never, R = never, IE = never>(
-  options: Batch.Options<In, Out, E, R, IE>
-): Effect.Effect<Primitive.Primitive<In, Out, E | IE | Batch.BatchError>, never, Scope.Scope | R> =>
-  Effect.suspend(() => {
-    const checked = checkOptions(options)
-    if (checked instanceof Primitive.InvalidPrimitive) return Effect.die(checked)
-    // item failures travel with the call's failures from here on
-    const widened = options as unknown as Batch.Options<In, Out, E | IE, R, E | IE>
-    return Effect.flatMap(Effect.runtime<R | Scope.Scope>(), (runtime) => makeQueue(widened, checked, runtime))
-  })
+  input: Batch.Options<In, Out, E, R, IE>
+): Effect.Effect<Primitive.Primitive<In, Out, E | IE | Batch.BatchError>, never, Scope.Scope | R> => {
+  // checked where the options are given, not when the effect runs
+  const checked = checkOptions(input)
+  // item failures travel with the call's failures from here on
+  const widened = input as unknown as Batch.Options<In, Out, E | IE, R, E | IE>
+  return Effect.flatMap(Effect.runtime<R | Scope.Scope>(), (runtime) => makeQueue(widened, checked, runtime))
+}
+
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+
+/** Describes a value that is not an array, for `BatchInvalidResponse`. */
+const describe = (value: unknown): string => {
+  if (value === null) return "null"
+  if (value === undefined) return "undefined"
+  if (typeof value === "string") return `a string of ${value.length} characters`
+  if (typeof value !== "object") return `a ${typeof value} (${check.show(value)})`
+  if (isThenable(value)) return "a Promise"
+  const tag = Object.prototype.toString.call(value).slice(8, -1)
+  return tag === "Object" ? "an object" : `a ${tag}`
+}
 
 // Own queue rather than Request/RequestResolver: with 1000 callers stock batching measured 30-140 us/item vs DataLoader's 0.25 us (a Deferred, Proxy and RequestBlock per request, a FiberRefs diff/patch per blocked fiber, List-flattened `par` trees, and no batching across root fibers at all).
 const makeQueue = <In, Out, E, R>(
@@ -201,52 +213,80 @@ const makeQueue = <In, Out, E, R>(
     sizeMetric.unsafeUpdate(items.length, noTags)
     batchesMetric.unsafeUpdate(1, noTags)
     itemsMetric.unsafeUpdate(items.length, noTags)
-    const call = Effect.withFiberRuntime<ReadonlyArray<Out | Batch.ItemResult<Out, E>>, E, R>((fiber) =>
-      fiber.getFiberRef(FiberRef.currentTracerEnabled)
-        ? Effect.withSpan(options.run(items), "Batch.call", {
+    const call = Effect.withFiberRuntime<unknown, E | Batch.BatchError, R>((fiber) => {
+      const effect: unknown = options.run(items)
+      if (!Effect.isEffect(effect)) {
+        // a rejected Promise nobody awaits would crash the process
+        if (isThenable(effect)) effect.then(undefined, () => {})
+        return Effect.fail(invalidResponse(items.length, `${describe(effect)} from run instead of an Effect`))
+      }
+      const typed = effect as Effect.Effect<unknown, E, R>
+      return fiber.getFiberRef(FiberRef.currentTracerEnabled)
+        ? Effect.withSpan(typed, "Batch.call", {
           attributes: { ...spanAttributes, "flowtune.batch.size": items.length }
         })
-        : options.run(items)
-    )
+        : typed
+    })
     const fiber = runFork(call)
     batch.fiber = fiber
     fiber.addObserver((exit) => complete(batch, exit))
   }
 
-  const complete = (
-    batch: PendingBatch<In, Out, E>,
-    exit: Exit.Exit<ReadonlyArray<Out | Batch.ItemResult<Out, E>>, E>
-  ) => {
+  const invalidResponse = (expected: number, received: string) =>
+    new Batch.BatchInvalidResponse({ batch: name, expected, received })
+
+  // Runs in the call fiber's observer, where a throw would be swallowed and
+  // leave every caller of the batch waiting forever: nothing here may throw,
+  // and whatever the backend answered, every slot is answered.
+  const complete = (batch: PendingBatch<In, Out, E>, exit: Exit.Exit<unknown, E | Batch.BatchError>) => {
     batch.state = "done"
     batch.fiber = undefined
     running.delete(batch)
     inFlight--
     const slots = batch.slots
-    if (exit._tag === "Success") {
-      const results = exit.value
-      if (results.length !== slots.length) {
-        const mismatch = Exit.fail(
-          new Batch.BatchSizeMismatch({ batch: name, expected: slots.length, actual: results.length })
-        )
-        for (const slot of slots) answer(slot, mismatch)
+    try {
+      if (exit._tag === "Success") answerAll(slots, exit.value)
+      else if (closed && Cause.isInterruptedOnly(exit.cause)) {
+        for (const slot of slots) answer(slot, closedExit)
+      } else if (Option.isSome(Cause.failureOption(exit.cause))) {
+        for (const slot of slots) answer(slot, exit as Exit.Exit<never, E>)
       } else {
-        for (let i = 0; i < slots.length; i++) {
-          const result = results[i]
-          answer(
-            slots[i]!,
-            isItemResult(result)
-              ? result._tag === "Success" ? Exit.succeed(result.value as Out) : Exit.fail(result.error as E)
-              : Exit.succeed(result as Out)
-          )
-        }
+        // a defect, or an interruption that did not come from the callers
+        // leaving (then nobody is left to answer) nor from closing
+        const defect = Exit.fail(new Batch.BatchBackendDefect({ batch: name, cause: Cause.squash(exit.cause) }))
+        for (const slot of slots) answer(slot, defect)
       }
-    } else if (closed && Cause.isInterruptedOnly(exit.cause)) {
-      for (const slot of slots) answer(slot, closedExit)
-    } else {
-      for (const slot of slots) answer(slot, exit as Exit.Exit<never, E>)
+    } catch (error) {
+      // a hostile result (a Proxy, a throwing getter): the slots not yet answered get it
+      const defect = Exit.fail(new Batch.BatchBackendDefect({ batch: name, cause: error }))
+      for (const slot of slots) answer(slot, defect)
     }
     if (!closed) {
       while (inFlight < concurrency && waiting.length > 0) send(waiting.shift()!)
+    }
+  }
+
+  const answerAll = (slots: ReadonlyArray<Slot<In, Out, E>>, results: unknown) => {
+    if (!Array.isArray(results)) {
+      const invalid = Exit.fail(invalidResponse(slots.length, describe(results)))
+      for (const slot of slots) answer(slot, invalid)
+      return
+    }
+    if (results.length !== slots.length) {
+      const mismatch = Exit.fail(
+        new Batch.BatchSizeMismatch({ batch: name, expected: slots.length, actual: results.length })
+      )
+      for (const slot of slots) answer(slot, mismatch)
+      return
+    }
+    for (let i = 0; i < slots.length; i++) {
+      const result: unknown = results[i]
+      answer(
+        slots[i]!,
+        isItemResult(result)
+          ? result._tag === "Success" ? Exit.succeed(result.value as Out) : Exit.fail(result.error as E)
+          : Exit.succeed(result as Out)
+      )
     }
   }
 
@@ -265,11 +305,12 @@ const makeQueue = <In, Out, E, R>(
   }
 
   const enqueue = (item: In, caller: Caller<Out, E>) => {
+    // the key first: if `dedupe` throws, no batch state has changed
+    const key = keyOf === undefined ? undefined : keyOf(item)
     let batch = open
     if (batch === undefined) batch = open = newBatch()
     batch.live++
     if (keyOf !== undefined) {
-      const key = keyOf(item)
       const existing = batch.byKey!.get(key)
       if (existing !== undefined) {
         if (existing.caller === undefined) existing.caller = caller
@@ -365,70 +406,3 @@ const makeQueue = <In, Out, E, R>(
     })
   )
 }
-
-// ---------------------------------------------------------------------------
-// the list form
-// ---------------------------------------------------------------------------
-
-/** @internal */
-export const chunked = dual<
-  (options: Batch.ChunkedOptions) => <In, Out, E, R>(
-    self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>
-  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | Batch.BatchSizeMismatch, R>,
-  <In, Out, E, R>(
-    self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>,
-    options: Batch.ChunkedOptions
-  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E | Batch.BatchSizeMismatch, R>
->(2, <In, Out, E, R>(
-  self: Primitive.Primitive<ReadonlyArray<In>, ReadonlyArray<Out>, E, R>,
-  options: Batch.ChunkedOptions
-) => {
-  const name = options.name ?? `chunked(${self.name})`
-  const size = options.size
-  if (!Number.isInteger(size) || size < 1) throw invalid(name, `size must be a positive integer, got ${size}`)
-  const c = options.concurrency
-  if (c !== undefined && c !== "unbounded" && (!Number.isInteger(c) || c < 1)) {
-    throw invalid(name, `concurrency must be a positive integer or "unbounded", got ${c}`)
-  }
-  const concurrency = c === undefined || c === "unbounded" ? Infinity : c
-  const runChunk = (chunk: ReadonlyArray<In>) =>
-    Effect.flatMap(self.run(chunk), (results) =>
-      results.length === chunk.length
-        ? Effect.succeed(results)
-        : Effect.fail(
-          new Batch.BatchSizeMismatch({ batch: self.name, expected: chunk.length, actual: results.length })
-        ))
-  return unsafeMake({
-    name,
-    kind: "batch",
-    children: [self],
-    annotations: { size, concurrency },
-    body: (items: ReadonlyArray<In>) => {
-      const chunks: Array<ReadonlyArray<In>> = []
-      for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
-      return fanOut(chunks.length, (i) => runChunk(chunks[i]!), { concurrency, failFast: true }).pipe(
-        Effect.flatMap(collectFailFast),
-        Effect.map((results) => results.flat() as Array<Out>)
-      )
-    }
-  })
-})
-
-// ---------------------------------------------------------------------------
-// as a RequestResolver
-// ---------------------------------------------------------------------------
-
-const makeRequest = Request.tagged<Batch.BatchRequest<any, any, any>>("flowtune/BatchRequest")
-
-/** @internal */
-export const request = <In, Out, E>(
-  _self: Primitive.Primitive<In, Out, E>,
-  item: In
-): Batch.BatchRequest<In, Out, E> => makeRequest({ item })
-
-/** @internal */
-export const resolver = <In, Out, E>(
-  self: Primitive.Primitive<In, Out, E>
-): RequestResolver.RequestResolver<Batch.BatchRequest<In, Out, E>> =>
-  // each request goes through the primitive's own queue, which does the coalescing
-  RequestResolver.fromEffect((request: Batch.BatchRequest<In, Out, E>) => self.run(request.item))
