@@ -7,10 +7,13 @@
  * and the latency samples; `run` also writes a self-contained HTML report
  * with a Gantt chart and a latency distribution per step.
  *
- * Time comes from Effect's `Clock`, so under the `TestClock` (with `scale: 1`)
- * the tour runs in virtual time and reproduces the guide's figures exactly;
- * in real time (`npx flowtune tour`, default `scale: 0.1`) the same figures
- * come out within timer noise.
+ * Every figure marked as measured comes from what the run did: costs from
+ * the completions the models returned, durations from Effect's `Clock` and
+ * the spans, counts from counters. What a step was configured with (prices,
+ * latencies) is listed apart as its assumptions. Under the `TestClock` (with
+ * `scale: 1`) the tour runs in virtual time and reproduces the guide's
+ * figures exactly; in real time (`npx flowtune tour`, default `scale: 0.1`)
+ * the same figures come out within a fixed allowance (5%, or 20 guide ms).
  *
  * @example
  * ```ts
@@ -33,6 +36,7 @@ import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import * as Format from "./Tour/Format.js"
 import * as Runner from "./Tour/Runner.js"
+import * as TourWorld from "./Tour/World.js"
 
 /**
  * The steps, in the guide's order.
@@ -69,13 +73,14 @@ export type Unit = "ms" | "s" | "x" | "usd" | "%" | "req/s" | "count"
 
 /**
  * How a measured figure is held against the guide's: `approx` within the
- * tolerance, `at-least` / `at-most` as a bound, `info` not checked (real-time
- * figures from a real database, for instance).
+ * allowance, `at-least` / `at-most` as a bound, `info` shown beside the
+ * guide's figure but not checked (real connections to a real database), `n/a`
+ * a real-time figure in a virtual-time run (not measurable there, not counted).
  *
  * @since 0.1.0
  * @category models
  */
-export type Check = "approx" | "at-least" | "at-most" | "info"
+export type Check = "approx" | "at-least" | "at-most" | "info" | "n/a"
 
 /**
  * One of the guide's numbers beside ours.
@@ -94,12 +99,52 @@ export interface Claim {
   /** measured / guide. */
   readonly ratio: number
   /**
-   * An absolute allowance in `unit` for short real-time durations (timer
-   * resolution); 0 when none. Under the `TestClock` figures are exact.
+   * An absolute allowance in `unit` (timer resolution): 20 guide ms for
+   * durations, fixed, whatever the scale; 0 when none.
    */
   readonly slack: number
+  /** Real work (a cache hit, a real connection), measured in real milliseconds: `n/a` under the `TestClock`. */
+  readonly realTime: boolean
   readonly ok: boolean
 }
+
+/**
+ * A figure the step was configured with (a price, a latency, a batch size):
+ * an input, not a measurement, so it has no pass/fail mark.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Assumption {
+  readonly label: string
+  readonly value: string
+}
+
+/**
+ * The world a tour runs in (models, cache key, fan-out concurrency, batch
+ * size): see `defaultWorld`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type World = TourWorld.World
+
+/**
+ * A partial world, laid over the guide's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorldInput = TourWorld.WorldInput
+
+/**
+ * The guide's world: its models, latencies and prices, a fan-out with no
+ * bound, batches of 10.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const defaultWorld: World = TourWorld.defaultWorld
 
 /**
  * How a bar of a Gantt chart is coloured.
@@ -165,6 +210,8 @@ export interface StepResult {
   /** One line: what changed and by how much. */
   readonly headline: string
   readonly claims: ReadonlyArray<Claim>
+  /** What the step was configured with: inputs, not measurements. */
+  readonly assumptions: ReadonlyArray<Assumption>
   readonly timelines: ReadonlyArray<Timeline>
   readonly distributions: ReadonlyArray<Distribution>
   /** Findings, advice, backends used, stand-ins. */
@@ -188,6 +235,8 @@ export interface TourResult {
   readonly realMs: number
   /** Where the HTML report was written, when it was. */
   readonly reportPath: string | undefined
+  /** The run was in virtual time (`TestClock`): real-time rows are `n/a`. */
+  readonly virtualTime: boolean
   /** Every checked claim held. */
   readonly ok: boolean
 }
@@ -216,6 +265,18 @@ export interface Options {
   readonly redisUrl?: string | undefined
   /** PostgreSQL for the cache's L3 and the pool step. Default: `DATABASE_URL`, else SQLite. */
   readonly databaseUrl?: string | undefined
+  /**
+   * PostgreSQL again, logging in with a password (scram-sha-256), for the
+   * pool step. Default: `TOUR_PASSWORD_DATABASE_URL`, else none.
+   */
+  readonly passwordDatabaseUrl?: string | undefined
+  /** The world to run in. Default: the guide's (`defaultWorld`). */
+  readonly world?: WorldInput | undefined
+  /**
+   * Whether time is virtual (the `TestClock`): real-time rows are then shown
+   * as `n/a` and not counted. Default: detected from the clock in use.
+   */
+  readonly virtualTime?: boolean | undefined
   /** Ignore `REDIS_URL` and `DATABASE_URL`: memory + SQLite only, no service needed. Default false. */
   readonly embedded?: boolean | undefined
   /** The SQL table of the cache's L3 tier. Default `flowtune_cache`. */

@@ -12,6 +12,7 @@ import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
 import { claim, type Step, TourEnv, traced } from "./Common.js"
 import * as RouterStep from "./Router.js"
+import * as World from "./World.js"
 
 /**
  * @since 0.1.0
@@ -22,7 +23,7 @@ export const step: Step = {
   title: "9. Benchmark",
   section: "Performance Benchmarking",
   run: Effect.gen(function*() {
-    const { scale } = yield* TourEnv
+    const { scale, world } = yield* TourEnv
     const router = yield* RouterStep.makeRouter
     const mix = RouterStep.queries.slice(0, 10)
     const latency = yield* traced(
@@ -54,6 +55,13 @@ export const step: Step = {
         (guideMs(l.p99) / 1000).toFixed(2)
       } s; ${perSecond(sequential).toFixed(2)} req/s with one caller, ${perSecond(concurrent).toFixed(2)} with ten`,
       claims,
+      assumptions: [
+        { label: "workload", value: "the router of step 5 on 10 queries of the 70/20/10 mix" },
+        ...[world.models.fast, world.models.balanced, world.models.quality].map((p) => ({
+          label: "routed model (simulated)",
+          value: World.describeModel(p)
+        }))
+      ],
       timelines: [latency.timeline],
       distributions: [{ label: "routed workflow", values: l.samples.map(guideMs) }],
       notes: [

@@ -14,8 +14,12 @@ import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
 import * as Tracing from "../Tracing.js"
 import * as Baseline from "./Baseline.js"
-import { claim, type Step, toTimeline, TourEnv } from "./Common.js"
+import { claim, type Step, toGuideTime, toTimeline, TourEnv } from "./Common.js"
 import * as Parallel from "./Parallel.js"
+
+// The run's root and the workflow's primitives; not the spans the model client opens inside a primitive.
+const isOwnSpan = (span: Tracing.SpanRecord): boolean =>
+  span.parentSpanId === undefined || span.attributes[Tracing.Attributes.primitiveKind] !== undefined
 
 /**
  * @since 0.1.0
@@ -33,11 +37,15 @@ export const step: Step = {
     const b = profiled.breakdown
     const bottleneck = b.bottleneck
     const share = (bottleneck?.share ?? 0) * 100
-    // The advisor on the baseline run, and on the multi-model analysis run one call at a time.
-    const baselineFindings = Advisor.analyze(profiled.spans)
+    // The advisor reads the run as the tour prints it: in guide time, and by the
+    // names of the workflow's own steps (a model primitive's inner
+    // `LanguageModel.generateText` span would otherwise name the step).
+    const advise = (spans: ReadonlyArray<Tracing.SpanRecord>) =>
+      Advisor.analyze(toGuideTime(spans.filter(isOwnSpan), scale))
+    const baselineFindings = advise(profiled.spans)
     const workflows = yield* Parallel.workflows
     const [, sequentialSpans] = yield* Tracing.record(Primitive.run(workflows.multiModelSequential, "Analyze this"))
-    const sequentialFindings = Advisor.analyze(sequentialSpans)
+    const sequentialFindings = advise(sequentialSpans)
     const found = (findings: ReadonlyArray<Advisor.Finding>, tag: Advisor.Finding["_tag"]) =>
       findings.some((f) => f._tag === tag) ? 1 : 0
     const claims: Array<Tour.Claim> = [
@@ -58,9 +66,12 @@ export const step: Step = {
       claims,
       timelines: [toTimeline("profiled run", profiled.spans, scale)],
       distributions: b.steps.map((s) => ({ label: s.name, values: [s.durationMillis / scale] })),
+      assumptions: [{ label: "bottleneck threshold (Metrics.profileRun)", value: "50% of the run" }],
       notes: [
         ...steps,
-        ...[...baselineFindings, ...sequentialFindings].map((f) => `advisor [${f._tag}]: ${f.title} -> ${f.suggestion}`)
+        ...[...baselineFindings, ...sequentialFindings].map((f) =>
+          `advisor [${f._tag}] (guide time): ${f.title} -> ${f.suggestion}`
+        )
       ]
     }
   })

@@ -14,10 +14,24 @@ import * as Layer from "effect/Layer"
 import * as Cache from "../Cache.js"
 import * as CacheRedis from "../Cache/Redis.js"
 import * as CacheSql from "../Cache/Sql.js"
-import * as Model from "../Model.js"
+import type * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
-import { claim, Completion, mean, model, runTag, sqlLayer, type Step, sum, timed, TourEnv, traced } from "./Common.js"
+import {
+  claim,
+  Completion,
+  costed,
+  mean,
+  model,
+  runTag,
+  sqlLayer,
+  type Step,
+  sum,
+  timed,
+  TourEnv,
+  traced
+} from "./Common.js"
+import * as World from "./World.js"
 
 /** 50 distinct questions, then each of them again. */
 const queries = [
@@ -53,8 +67,8 @@ export const step: Step = {
   run: Effect.gen(function*() {
     const env = yield* TourEnv
     const tag = yield* runTag
-    // The guide's ExpensiveLLMCall: 2 s and $0.01 a call.
-    const expensive = yield* model(Model.profiles.expensive, "expensive_llm_call")
+    // The guide's ExpensiveLLMCall: 2 s and $0.01 a call in the guide's world.
+    const expensive = yield* model(env.world.models.expensive, "expensive_llm_call")
     const setup = tiersLayer(env)
     const sql = yield* Layer.build(setup.sql.layer)
     const tiers = yield* Layer.build(setup.layer().pipe(Layer.provide(Layer.succeedContext(sql))))
@@ -63,7 +77,8 @@ export const step: Step = {
       schema: Completion,
       ttl: "1 hour",
       capacity: 10_000,
-      namespace: `tour-${tag}`
+      namespace: `tour-${tag}`,
+      key: env.world.cacheKey
     })
     // The guide's workload: 50 distinct questions, then each of them again. The
     // repeats start once the first round is answered, as in the guide; with
@@ -76,22 +91,23 @@ export const step: Step = {
         (first, repeats) => [...first, ...repeats]
       )
 
-    const before = yield* traced("without cache", oneByOne(expensive))
-    const after = yield* traced("with cache", oneByOne(cached)).pipe(Effect.provide(tiers))
+    // Costs are what the completions of each run cost, added up as the model layer charged them.
+    const [before, spentBefore] = yield* costed(traced("without cache", oneByOne(expensive)))
+    const [after, spentAfter] = yield* costed(traced("with cache", oneByOne(cached)).pipe(Effect.provide(tiers)))
     const stats = yield* Cache.stats(cached).pipe(Effect.provide(tiers))
 
     const beforeMs = before.value.map(([, ms]) => ms)
     const afterMs = after.value.map(([, ms]) => ms)
     const hitMs = afterMs.slice(50)
-    const costBefore = queries.length * 0.01
+    const costBefore = spentBefore.costUsd
+    const costAfter = spentAfter.costUsd
     // Calls answered without computing: tier hits, and callers that joined a computation in flight.
-    const costAfter = stats.misses * 0.01
     const hitRate = (100 * (queries.length - stats.misses)) / queries.length
 
     // The guide's key normalization: three phrasings, one computation.
     const normalized = Cache.wrap(expensive, {
       schema: Completion,
-      key: Cache.normalizedKey,
+      key: env.world.cacheKey ?? Cache.normalizedKey,
       namespace: `tour-${tag}-normalized`
     })
     yield* Effect.forEach(["What is Python?", "what is python", "python what is"], (q) => Primitive.run(normalized, q))
@@ -103,7 +119,8 @@ export const step: Step = {
     const realScale = env.scale
     const [, sharedMs] = yield* timed(Primitive.run(cached, "question 7")).pipe(Effect.provide(cold))
     const coldStats = yield* Cache.stats(cached).pipe(Effect.provide(cold))
-    const sharedTier = Object.entries(coldStats.hits).find(([, n]) => n > 0)?.[0] ?? "none"
+    const sharedHits = Object.entries(coldStats.hits).filter(([tier]) => tier !== "memory")
+    const sharedTier = sharedHits.find(([, n]) => n > 0)?.[0] ?? "none"
 
     const claims: Array<Tour.Claim> = [
       claim("100 calls without cache (sum of latencies)", 200, sum(beforeMs) / 1000, "s"),
@@ -111,17 +128,25 @@ export const step: Step = {
       claim("speedup", 2, sum(beforeMs) / sum(afterMs), "x"),
       claim("cost without cache", 1, costBefore, "usd"),
       claim("cost with cache", 0.5, costAfter, "usd"),
-      claim("cost saved", 50, (100 * (costBefore - costAfter)) / costBefore, "%"),
+      claim("cost saved", 50, costBefore === 0 ? 0 : (100 * (costBefore - costAfter)) / costBefore, "%"),
       claim("hit rate", 50, hitRate, "%"),
-      claim("repeat latency, mean (real ms)", 1, mean(hitMs) * realScale, "ms", { check: "at-most" }),
       claim("computations for 3 phrasings (normalized key)", 1, normalizedStats.misses, "count"),
+      claim("cold L1: answered by a shared tier", 1, sharedHits.reduce((n, [, hits]) => n + hits, 0), "count"),
+      // Real work, not simulated: compared in real milliseconds, with no allowance to hide in.
+      claim("repeat latency, mean (real ms)", 1, mean(hitMs) * realScale, "ms", {
+        check: "at-most",
+        slack: 0,
+        realTime: true
+      }),
       claim(
         `shared-tier hit (${sharedTier}, real ms)`,
         env.redisUrl !== undefined ? 10 : 50,
         sharedMs * realScale,
         "ms",
         {
-          check: "at-most"
+          check: "at-most",
+          slack: 0,
+          realTime: true
         }
       )
     ]
@@ -130,10 +155,16 @@ export const step: Step = {
         costBefore.toFixed(2)
       } -> $${costAfter.toFixed(2)}, hit rate ${hitRate.toFixed(0)}%`,
       claims,
+      assumptions: [
+        { label: "expensive_llm_call (simulated model)", value: World.describeModel(env.world.models.expensive) },
+        { label: "workload", value: "50 distinct questions, then each again; 10 in flight" },
+        { label: "cache key", value: env.world.cacheKey === undefined ? "the exact text" : "the world's key function" }
+      ],
       timelines: [before.timeline, after.timeline],
       distributions: [{ label: "without cache", values: beforeMs }, { label: "with cache", values: afterMs }],
       notes: [
         `tiers: ${setup.names.join(" -> ")}; 10 queries in flight at a time, repeats after their first answer`,
+        `model calls: ${spentBefore.calls} without the cache, ${spentAfter.calls} with it`,
         `wall time ${(before.ms / 1000).toFixed(1)} s -> ${(after.ms / 1000).toFixed(1)} s; hits by tier: ${
           JSON.stringify(stats.hits)
         }, misses ${stats.misses}, coalesced ${stats.coalesced}`

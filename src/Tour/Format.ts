@@ -6,10 +6,19 @@
 import type * as Tour from "../Tour.js"
 
 /**
+ * Whether a claim counts in the totals: checked, and measurable in this run.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const counted = (c: Tour.Claim): boolean => c.check !== "info" && c.check !== "n/a"
+
+/**
  * @since 0.1.0
  * @category formatting
  */
 export const formatValue = (value: number, unit: Tour.Unit): string => {
+  if (Number.isNaN(value)) return "-"
   if (!Number.isFinite(value)) return value > 0 ? "∞" : "-"
   switch (unit) {
     case "ms":
@@ -33,24 +42,53 @@ export const formatValue = (value: number, unit: Tour.Unit): string => {
   }
 }
 
-const verdict = (c: Tour.Claim): string => {
-  const pct = `${Math.round(c.tolerance * 100)}%`
+/**
+ * The allowance a claim is held to, as the tables print it: "±5%", or
+ * "±5% or ±20 ms" when it has an absolute allowance too.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const allowance = (c: Tour.Claim): string => {
+  const pct = `±${Math.round(c.tolerance * 100)}%`
+  return c.slack > 0 ? `${pct} or ±${formatValue(c.slack, c.unit)}` : pct
+}
+
+/**
+ * Whether a claim held, as the tables print it.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const verdict = (c: Tour.Claim): string => {
   switch (c.check) {
     case "approx":
-      return c.ok
-        ? Math.abs(c.ratio - 1) <= c.tolerance ? `yes (±${pct})` : `yes (±${formatValue(c.slack, c.unit)} timer)`
-        : `NO (±${pct})`
+      return `${c.ok ? "yes" : "NO"} (${allowance(c)})`
     case "at-least":
       return c.ok ? "yes (at least)" : "NO (at least)"
     case "at-most":
       return c.ok ? "yes (at most)" : "NO (at most)"
     case "info":
-      return "info"
+      return "not checked"
+    case "n/a":
+      return "n/a (real time)"
   }
 }
 
-const formatRatio = (c: Tour.Claim): string =>
-  !Number.isFinite(c.ratio) ? "∞" : c.ratio >= 100 ? `${Math.round(c.ratio)}` : c.ratio.toFixed(3)
+/**
+ * measured / guide, as the tables print it.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatRatio = (c: Tour.Claim): string =>
+  Number.isNaN(c.ratio)
+    ? "-"
+    : !Number.isFinite(c.ratio)
+    ? "∞"
+    : c.ratio >= 100
+    ? `${Math.round(c.ratio)}`
+    : c.ratio.toFixed(3)
 
 /**
  * An aligned plain-text table.
@@ -100,6 +138,9 @@ export const formatStep = (step: Tour.StepResult): string => {
     `  ${step.headline}`,
     "",
     claimsTable(step.claims),
+    ...(step.assumptions.length > 0
+      ? ["", "  inputs (configured, not measured):", ...step.assumptions.map((a) => `    ${a.label}: ${a.value}`)]
+      : []),
     ...(step.notes.length > 0 ? ["", ...step.notes.map((n) => `  · ${n}`)] : [])
   ].join("\n")
 }
@@ -110,19 +151,23 @@ export const formatStep = (step: Tour.StepResult): string => {
  */
 export const formatSummary = (result: Tour.TourResult): string => {
   const rows = result.steps.map((s) => {
-    const checked = s.claims.filter((c) => c.check !== "info")
+    const checked = s.claims.filter(counted)
     const held = checked.filter((c) => c.ok).length
     return [s.title, s.headline, `${held}/${checked.length}`, `${(s.realMs / 1000).toFixed(1)} s`]
   })
-  const all = result.steps.flatMap((s) => s.claims.filter((c) => c.check !== "info"))
+  const all = result.steps.flatMap((s) => s.claims.filter(counted))
+  const notApplicable = result.steps.flatMap((s) => s.claims.filter((c) => c.check === "n/a")).length
   const held = all.filter((c) => c.ok).length
   return [
     "",
     `── Summary ${"─".repeat(70)}`,
     table(["step", "result", "claims held", "real time"], rows, ["l", "l", "r", "r"]),
     "",
-    `  ${held} of ${all.length} checked claims held; scale ${result.scale} (1 guide second = ${
-      (result.scale * 1000).toFixed(0)
-    } ms); ${(result.realMs / 1000).toFixed(1)} s in all.`
+    `  ${held} of ${all.length} checked claims held${
+      notApplicable > 0 ? ` (${notApplicable} real-time rows n/a in virtual time)` : ""
+    }; scale ${result.scale} (1 guide second = ${(result.scale * 1000).toFixed(0)} ms); ${
+      (result.realMs / 1000).toFixed(1)
+    } s in all.`,
+    "  Durations are guide time (real time divided by the scale), except rows marked (real ms)."
   ].join("\n")
 }

@@ -6,11 +6,12 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Model from "../Model.js"
+import type * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
-import { claim, model, simulated, type Step, traced } from "./Common.js"
+import { claim, model, simulated, type Step, TourEnv, traced } from "./Common.js"
 import * as Parallel from "./Parallel.js"
+import * as World from "./World.js"
 
 const fanOutSteps = [
   simulated<string>("step1", 2000),
@@ -26,25 +27,29 @@ const consensus = simulated<ReadonlyArray<Model.Completion>>("consensus_aggregat
  * The guide's workflows, before and after. The multi-model analysis uses the
  * simulated models of `Model.profiles` (GPT-4-like 2.5 s, Claude-like 2.0 s,
  * Gemini-like 1.5 s); "sequential" is the same fan-out one call at a time.
+ * The "parallel" fan-outs run as many branches at once as the world's
+ * `fanOutConcurrency` allows (no bound in the guide's world).
  *
  * @since 0.1.0
  * @category workflows
  */
 export const workflows = Effect.gen(function*() {
+  const { world } = yield* TourEnv
+  const concurrency = world.fanOutConcurrency
   const analyses = [
-    yield* model(Model.profiles.gpt4Like, "gpt4_analysis"),
-    yield* model(Model.profiles.claudeLike, "claude_analysis"),
-    yield* model(Model.profiles.geminiLike, "gemini_analysis")
+    yield* model(world.models.gpt4Like, "gpt4_analysis"),
+    yield* model(world.models.claudeLike, "claude_analysis"),
+    yield* model(world.models.geminiLike, "gemini_analysis")
   ] as const
   return {
     fanOutSequential: Primitive.withName(Primitive.sequence(...fanOutSteps), "step1 >> step2 >> step3"),
-    fanOutParallel: Primitive.parallel(fanOutSteps, { name: "step1 | step2 | step3" }),
+    fanOutParallel: Primitive.parallel(fanOutSteps, { name: "step1 | step2 | step3", concurrency }),
     multiModelSequential: Primitive.withName(
       Primitive.sequence(Primitive.parallel(analyses, { name: "gpt4 >> claude >> gemini", concurrency: 1 }), consensus),
       "sequential analysis"
     ),
     multiModelParallel: Primitive.withName(
-      Primitive.sequence(Primitive.parallel(analyses, { name: "gpt4 | claude | gemini" }), consensus),
+      Primitive.sequence(Primitive.parallel(analyses, { name: "gpt4 | claude | gemini", concurrency }), consensus),
       "parallel analysis"
     ),
     mapReduceSequential: Primitive.withName(
@@ -52,7 +57,7 @@ export const workflows = Effect.gen(function*() {
       "map-reduce, one at a time"
     ),
     mapReduceParallel: Primitive.withName(
-      Primitive.sequence(Primitive.forEach(processItem), aggregate),
+      Primitive.sequence(Primitive.forEach(processItem, { concurrency }), aggregate),
       "map-reduce, parallel"
     )
   }
@@ -71,6 +76,7 @@ export const step: Step = {
   title: "3. Parallelize",
   section: "Step 3: Apply Parallelization",
   run: Effect.gen(function*() {
+    const { world } = yield* TourEnv
     const workflows = yield* Parallel.workflows
     const fanSeq = yield* traced("3 steps, sequential", Primitive.run(workflows.fanOutSequential, "q"))
     const fanPar = yield* traced("3 steps, parallel", Primitive.run(workflows.fanOutParallel, "q"))
@@ -98,6 +104,17 @@ export const step: Step = {
       distributions: [
         { label: "sequential", values: [fanSeq.ms, mmSeq.ms, mrSeq.ms], categories },
         { label: "parallel", values: [fanPar.ms, mmPar.ms, mrPar.ms], categories }
+      ],
+      assumptions: [
+        {
+          label: "step1..3, process_item, aggregate, consensus (simulated work)",
+          value: "2 s each, 1 s, 0.1 s, 0.1 s"
+        },
+        ...[world.models.gpt4Like, world.models.claudeLike, world.models.geminiLike].map((p) => ({
+          label: "analysis model (simulated)",
+          value: World.describeModel(p)
+        })),
+        { label: "fan-out concurrency", value: String(world.fanOutConcurrency) }
       ],
       notes: []
     }

@@ -1,10 +1,18 @@
 /**
- * Step 7 of the guide: pool database connections. 20 queries (5 ms each)
- * against a database where opening a connection costs 100 ms: connecting per
- * query pays it every time; an Effect `Pool` of 10 connections, opened up
- * front, hands one out without waiting. Then the same comparison on the
- * real database through `Database.query` (SQLite by default, the PostgreSQL
- * pool with `DATABASE_URL`), in real milliseconds.
+ * Step 7 of the guide: pool database connections. The same query on real
+ * connections, opening a connection for each query and then on a warm pool
+ * (`Database.query`): SQLite, the embedded default, always; PostgreSQL with
+ * `DATABASE_URL` (its login as configured, trust on a default local server);
+ * and PostgreSQL logging in with a password (scram-sha-256) with
+ * `TOUR_PASSWORD_DATABASE_URL`. The guide's "~100x faster acquisition" is
+ * shown beside each measured ratio, whatever it is, and not checked: the
+ * guide's figure is for a remote server, and a local one connects in
+ * milliseconds. These are real milliseconds, so under the `TestClock` they
+ * are `n/a`.
+ *
+ * A simulated database (connecting costs the guide's 100 ms) stays as an
+ * illustration for the Gantt chart: its figures are the inputs, so it makes
+ * no claim.
  *
  * @since 0.1.0
  */
@@ -26,38 +34,72 @@ const queries = Array.from({ length: 20 }, (_, i) => i)
 const ping = Database.query("ping", (_: void, sql) => sql<{ one: number }>`SELECT 1 AS one`)
 
 /**
- * The same query on the real database of the tour (SQLite by default,
- * PostgreSQL with `DATABASE_URL`), opening a connection per query and then
- * on one pool. Real milliseconds (0 under the `TestClock`).
+ * A real database the step measures: its name and how to open it, with one
+ * connection or as a pool.
  *
  * @since 0.1.0
  * @category measuring
  */
-export const realDatabase = Effect.gen(function*() {
-  const env = yield* TourEnv
-  const queries = 10
-  const layer = (pooled: boolean): Layer.Layer<Database.Database, unknown> =>
-    env.databaseUrl !== undefined
-      ? Database.layerPg(pooled ? { url: env.databaseUrl } : { url: env.databaseUrl, min: 1, max: 1 })
-      : Layer.unwrapEffect(Effect.sync(() => {
+export interface Backend {
+  readonly name: string
+  readonly layer: (pooled: boolean) => Layer.Layer<Database.Database, unknown>
+}
+
+/**
+ * The backends of this run: SQLite always, PostgreSQL with each configured URL.
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const backends = Effect.map(TourEnv, (env): ReadonlyArray<Backend> => [
+  {
+    name: "SQLite",
+    layer: () =>
+      Layer.unwrapEffect(Effect.sync(() => {
         mkdirSync(".flowtune", { recursive: true })
         return Database.layerSqlite({ filename: ".flowtune/tour.db" })
       }))
-  const realMs = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.map(timed(self), ([, ms]) => ms * env.scale)
-  const opening = yield* Effect.forEach(
-    Array.from({ length: queries }),
-    () => realMs(Effect.scoped(Effect.flatMap(Layer.build(layer(false)), (ctx) => Effect.provide(ping.run(), ctx))))
-  )
-  const pool = yield* Layer.build(layer(true))
-  yield* Effect.provide(ping.run(), pool)
-  const pooled = yield* Effect.forEach(Array.from({ length: queries }), () => realMs(Effect.provide(ping.run(), pool)))
-  return {
-    system: env.databaseUrl !== undefined ? "PostgreSQL" : "SQLite",
-    queries,
-    perQueryMs: mean(opening),
-    pooledMs: mean(pooled)
-  }
-})
+  },
+  ...(env.databaseUrl === undefined ? [] : [{
+    name: "PostgreSQL (DATABASE_URL login)",
+    layer: (pooled: boolean) =>
+      Database.layerPg({ url: env.databaseUrl!, min: 1, max: pooled ? 10 : 1, applicationName: "flowtune-tour" })
+  }]),
+  ...(env.passwordDatabaseUrl === undefined ? [] : [{
+    name: "PostgreSQL (password login)",
+    layer: (pooled: boolean) =>
+      Database.layerPg({
+        url: env.passwordDatabaseUrl!,
+        min: 1,
+        max: pooled ? 10 : 1,
+        applicationName: "flowtune-tour"
+      })
+  }])
+])
+
+/**
+ * One backend, `count` queries each way: a connection opened, used and
+ * closed per query, then the same query on a pool that is already open.
+ * Real milliseconds (0 under the `TestClock`).
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const measureBackend = (backend: Backend, count = 10) =>
+  Effect.gen(function*() {
+    const { scale } = yield* TourEnv
+    const realMs = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.map(timed(self), ([, ms]) => ms * scale)
+    const runs = Array.from({ length: count })
+    const opening = yield* Effect.forEach(runs, () =>
+      realMs(Effect.scoped(
+        Effect.flatMap(Layer.build(backend.layer(false)), (ctx) => Effect.provide(ping.run(), ctx))
+      )))
+    const pool = yield* Layer.build(backend.layer(true))
+    // The first query on the pool opens its connection: the guide's pool is opened up front.
+    yield* Effect.provide(ping.run(), pool)
+    const pooled = yield* Effect.forEach(runs, () => realMs(Effect.provide(ping.run(), pool)))
+    return { name: backend.name, count, perQueryMs: mean(opening), pooledMs: mean(pooled) }
+  })
 
 /**
  * @since 0.1.0
@@ -68,78 +110,72 @@ export const step: Step = {
   title: "8. Pool",
   section: "Step 7: Database Optimization",
   run: Effect.gen(function*() {
-    const { scale } = yield* TourEnv
+    const { virtualTime } = yield* TourEnv
+    // The illustration: a simulated database where connecting takes the guide's 100 ms.
     let opened = 0
     const connect: Effect.Effect<Connection, never, TourEnv | Scope.Scope> = Effect.acquireRelease(
       sleepGuide(100).pipe(Effect.map(() => ({ id: ++opened })), Effect.withSpan("connect")),
       () => Effect.void
     )
     const query = (_conn: Connection) => sleepGuide(5).pipe(Effect.withSpan("query"))
-    const acquisitions: { perQuery: Array<number>; pooled: Array<number> } = { perQuery: [], pooled: [] }
-
     const perQuery = yield* traced(
-      "connect per query",
-      Effect.forEach(queries, () =>
-        Effect.scoped(Effect.gen(function*() {
-          const [conn, ms] = yield* timed(connect)
-          acquisitions.perQuery.push(ms)
-          yield* query(conn)
-        })))
+      "simulated: connect per query",
+      Effect.forEach(queries, () => Effect.scoped(Effect.flatMap(connect, query)))
     )
     const openedPerQuery = opened
     opened = 0
-
     const pool = yield* Pool.make({ acquire: connect, size: 10 })
-    // The guide's min_size: every connection is open before the first query.
-    const [, warmupMs] = yield* timed(
-      Effect.scoped(Effect.forEach(queries.slice(0, 10), () => pool.get, { concurrency: "unbounded" }))
-    )
+    yield* Effect.scoped(Effect.forEach(queries.slice(0, 10), () => pool.get, { concurrency: "unbounded" }))
     const pooled = yield* traced(
-      "pooled",
-      Effect.forEach(queries, () =>
-        Effect.scoped(Effect.gen(function*() {
-          const [conn, ms] = yield* timed(pool.get.pipe(Effect.withSpan("acquire")))
-          acquisitions.pooled.push(ms)
-          yield* query(conn)
-        })))
+      "simulated: pooled",
+      Effect.forEach(queries, () => Effect.scoped(Effect.flatMap(pool.get.pipe(Effect.withSpan("acquire")), query)))
     )
-    const real = yield* realDatabase
-    const connectMs = mean(acquisitions.perQuery)
-    // Checking out a pooled connection is real work, not simulated: it is compared in real milliseconds.
-    const acquireMs = mean(acquisitions.pooled) * scale
-    const claims: Array<Tour.Claim> = [
-      claim("acquisition, connect per query", 100, connectMs, "ms"),
-      claim("acquisition, pooled (real ms)", 1, acquireMs, "ms", { check: "at-most" }),
-      claim("acquisition speedup", 100, acquireMs === 0 ? Infinity : connectMs / acquireMs, "x", { check: "at-least" }),
-      claim("connections opened for 20 queries, pooled", 10, opened, "count"),
-      claim(`${real.system}: connect + query (real ms)`, real.perQueryMs, real.perQueryMs, "ms", { check: "info" }),
-      claim(`${real.system}: pooled query (real ms)`, real.pooledMs, real.pooledMs, "ms", { check: "info" }),
-      claim(
-        `${real.system}: speedup from pooling`,
-        real.pooledMs === 0 ? 1 : real.perQueryMs / real.pooledMs,
-        real.pooledMs === 0 ? 1 : real.perQueryMs / real.pooledMs,
-        "x",
-        { check: "info" }
-      )
-    ]
+
+    const real = yield* Effect.forEach(yield* backends, (b) => measureBackend(b))
+    const claims: Array<Tour.Claim> = real.flatMap((r) => [
+      claim(`${r.name}: query with its own connection (real ms)`, Number.NaN, r.perQueryMs, "ms", {
+        check: "info",
+        realTime: true
+      }),
+      claim(`${r.name}: query on a warm pool (real ms)`, Number.NaN, r.pooledMs, "ms", {
+        check: "info",
+        realTime: true
+      }),
+      claim(`${r.name}: faster with the pool`, 100, r.pooledMs === 0 ? Number.NaN : r.perQueryMs / r.pooledMs, "x", {
+        check: "info",
+        realTime: true
+      })
+    ])
+    const best = real.reduce(
+      (a, r) => (r.perQueryMs / r.pooledMs > a.ratio ? { name: r.name, ratio: r.perQueryMs / r.pooledMs } : a),
+      {
+        name: "",
+        ratio: 0
+      }
+    )
     return {
-      headline: `connection acquisition ${connectMs.toFixed(0)} ms -> ${acquireMs.toFixed(3)} ms; 20 queries ${
-        (perQuery.ms / 1000).toFixed(2)
-      } s -> ${(pooled.ms / 1000).toFixed(2)} s`,
+      headline: virtualTime
+        ? `real connections are measured in real time only; ${real.map((r) => r.name).join(", ")} opened and pooled`
+        : real.map((r) =>
+          `${r.name}: ${r.perQueryMs.toFixed(2)} ms -> ${r.pooledMs.toFixed(3)} ms a query (${
+            (r.perQueryMs / r.pooledMs).toFixed(0)
+          }x)`
+        ).join("; ") + ` (guide: ~100x${best.ratio > 0 ? `; best here ${best.ratio.toFixed(0)}x` : ""})`,
       claims,
-      timelines: [perQuery.timeline, pooled.timeline],
-      distributions: [
-        { label: "connect per query", values: acquisitions.perQuery },
-        { label: "pooled", values: acquisitions.pooled.map((ms) => ms * scale) }
+      assumptions: [
+        { label: "illustration: simulated connect, query", value: "100 ms, 5 ms (guide time)" },
+        { label: "illustration: pool size (Effect Pool)", value: "10, opened up front" },
+        { label: "real queries each way, per backend", value: String(real[0]?.count ?? 0) }
       ],
+      timelines: [perQuery.timeline, pooled.timeline],
+      distributions: [],
       notes: [
-        `simulated database: connecting costs the guide's 100 ms, a query 5 ms; pool of 10 (Effect Pool)`,
-        `real ${real.system} (Database.query, real time, ${real.queries} queries each way): ${
-          real.perQueryMs.toFixed(2)
-        } ms a query opening its own connection, ${real.pooledMs.toFixed(3)} ms on the pool`,
-        `${openedPerQuery} connections opened without a pool, ${opened} with it (opened up front in ${
-          warmupMs.toFixed(0)
-        } ms)`
+        `illustration (no claim): 20 simulated queries take ${
+          (perQuery.ms / 1000).toFixed(2)
+        } s connecting per query, ${
+          (pooled.ms / 1000).toFixed(2)
+        } s on the pool; ${openedPerQuery} connections opened without it, ${opened} with it`,
+        "real rows: Database.query opening a connection per query (connect, log in, query, close) vs on a warm pool"
       ]
     }
   })

@@ -8,7 +8,7 @@
  */
 import * as echarts from "echarts"
 import type * as Tour from "../Tour.js"
-import { formatValue } from "./Format.js"
+import { counted, formatRatio, formatValue, verdict } from "./Format.js"
 
 /**
  * The colour of each kind of bar.
@@ -229,25 +229,21 @@ export const summarySvg = (result: Tour.TourResult): string => {
 }
 
 const claimsTable = (claims: ReadonlyArray<Tour.Claim>): string => {
-  const rows = claims.map((c) => {
-    const verdict = c.check === "info"
-      ? "info"
-      : c.ok
-      ? c.check === "approx"
-        ? Math.abs(c.ratio - 1) <= c.tolerance
-          ? `yes (±${Math.round(c.tolerance * 100)}%)`
-          : `yes (±${formatValue(c.slack, c.unit)} timer)`
-        : `yes (${c.check})`
-      : `no (${c.check})`
-    const ratio = Number.isFinite(c.ratio) ? c.ratio.toFixed(3) : "∞"
-    return `<tr class="${c.check === "info" ? "info" : c.ok ? "ok" : "bad"}"><td>${escape(c.label)}</td><td>${
+  const rows = claims.map((c) =>
+    `<tr class="${counted(c) ? (c.ok ? "ok" : "bad") : "info"}"><td>${escape(c.label)}</td><td>${
       escape(formatValue(c.guide, c.unit))
-    }</td><td>${escape(formatValue(c.measured, c.unit))}</td><td>${ratio}</td><td>${verdict}</td></tr>`
-  })
+    }</td><td>${escape(formatValue(c.measured, c.unit))}</td><td>${escape(formatRatio(c))}</td><td>${
+      escape(verdict(c))
+    }</td></tr>`
+  )
   return `<table class="claims"><thead><tr><th>claim</th><th>guide</th><th>measured</th><th>ratio</th><th>within?</th></tr></thead><tbody>${
     rows.join("")
   }</tbody></table>`
 }
+
+const assumptionsList = (assumptions: ReadonlyArray<Tour.Assumption>): string =>
+  assumptions.length === 0 ? "" : `<div class="assumptions"><b>Inputs</b> (configured, not measured; no pass/fail):
+<ul>${assumptions.map((a) => `<li>${escape(a.label)}: <code>${escape(a.value)}</code></li>`).join("")}</ul></div>`
 
 const legend = kindOrder.map((k) =>
   `<span class="key"><i style="background:${colors[k]}"></i>${
@@ -281,6 +277,7 @@ ${distributionSvg(step.distributions)}</figure>`
 <h2>${escape(step.title)} <small>${escape(step.section)}</small></h2>
 <p class="headline">${escape(step.headline)}</p>
 ${claimsTable(step.claims)}
+${assumptionsList(step.assumptions)}
 ${notes}
 <div class="legend">${legend}</div>
 ${gantts}
@@ -301,6 +298,7 @@ figure{margin:10px 0}figcaption{font-size:12px;color:#4b5563;margin-bottom:2px}
 .legend{font-size:12px;color:#4b5563;margin-top:8px}.key{margin-right:14px}.key i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 .notes{font-size:12px;margin:6px 0;padding-left:18px}.notes code{white-space:pre-wrap}
 .meta{color:#6b7280;font-size:13px}
+.assumptions{font-size:12px;color:#4b5563;margin:6px 0}.assumptions ul{margin:2px 0;padding-left:18px}
 `
 
 /**
@@ -310,10 +308,10 @@ figure{margin:10px 0}figcaption{font-size:12px;color:#4b5563;margin-bottom:2px}
  * @category rendering
  */
 export const render = (result: Tour.TourResult): string => {
-  const checked = result.steps.flatMap((s) => s.claims.filter((c) => c.check !== "info"))
+  const checked = result.steps.flatMap((s) => s.claims.filter(counted))
   const held = checked.filter((c) => c.ok).length
   const summaryRows = result.steps.map((s) => {
-    const c = s.claims.filter((c) => c.check !== "info")
+    const c = s.claims.filter(counted)
     return `<tr><td><a href="#step-${s.id}">${escape(s.title)}</a></td><td style="text-align:left">${
       escape(s.headline)
     }</td><td>${c.filter((x) => x.ok).length}/${c.length}</td></tr>`
