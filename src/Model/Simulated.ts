@@ -24,10 +24,11 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as modelContext from "../internal/modelContext.js"
 import * as internal from "../internal/modelSimulated.js"
+import * as extras from "../internal/modelSimulatedExtras.js"
 import type * as Model from "../Model.js"
 
 /**
@@ -168,8 +169,11 @@ export interface Options {
  */
 export interface Structured {
   /**
-   * Canned answers, served in turn, or a function of the prompt. Default:
-   * objects generated from the schema (seeded, so the same in every run).
+   * Canned answers, served in turn, or a function of the prompt (the last
+   * user message, so a retry sees the decode error it was sent). A string is
+   * the raw answer text (broken JSON for a test); anything else is sent as
+   * JSON. Default: objects generated from the schema (seeded, so the same
+   * in every run).
    */
   readonly objects?: ReadonlyArray<unknown> | ((prompt: string) => unknown) | undefined
   /**
@@ -230,8 +234,12 @@ export const profiles: {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (profile: Profile, options?: Options): Effect.Effect<LanguageModel.Service> =>
-  LanguageModel.make(internal.params(profile, options))
+export const make = (profile: Profile, options?: Options): Effect.Effect<LanguageModel.Service> => {
+  // Checked here, where the options are given; the generator starts afresh
+  // each time the service is built, so every build draws the same sequence.
+  extras.check(profile, options)
+  return Effect.suspend(() => LanguageModel.make(internal.params(profile, options)))
+}
 
 /**
  * The simulated model as a layer (plus the `Model.Provider` it describes).

@@ -85,6 +85,9 @@ export const check = (profile: Simulated.Profile, options: Simulated.Options | u
   if (options?.tools !== undefined) Options.func(owner, "tools", options.tools)
 }
 
+/** A canned string is the answer's raw text (so a test can send broken JSON); anything else is sent as JSON. */
+const raw = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
+
 const userText = (message: Prompt.Message): string =>
   message.role === "user"
     ? message.content.flatMap((part) => part.type === "text" ? [part.text] : []).join("\n")
@@ -165,7 +168,7 @@ export const responder = (
         ? "Sure! Here is the JSON you asked for: {"
         : u < invalidRate
         ? JSON.stringify({ unexpected: "shape" })
-        : JSON.stringify(yield* object(last, format))
+        : raw(yield* object(last, format))
       return { text, parts: [{ type: "text", text }] }
     })
 }

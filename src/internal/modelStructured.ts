@@ -22,6 +22,16 @@ import * as Options from "./options.js"
 /** OpenAI's rule for `json_schema.name` (and tool names): `[a-zA-Z0-9_-]{1,64}`. */
 const providerName = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "object"
 
+/**
+ * The schema inline at the top (not a `$ref` to its identifier): providers
+ * want an object schema at the root of `response_format`.
+ */
+const jsonSchemaOf = (schema: Schema.Schema.Any): object => {
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const root = JSONSchema.fromAST(schema.ast, { definitions, topLevelReferenceStrategy: "skip" })
+  return Object.keys(definitions).length === 0 ? root : { ...root, $defs: definitions }
+}
+
 const fenced = /^```[a-zA-Z]*\s*([\s\S]*?)\s*```$/
 
 /**
@@ -68,7 +78,7 @@ export const generateObject = <A, I>(
     : Options.nonNegativeInt(config.name, "decodeRetries", options.decodeRetries)
   let jsonSchema: object
   try {
-    jsonSchema = JSONSchema.make(schema)
+    jsonSchema = jsonSchemaOf(schema)
   } catch (error) {
     return Options.invalidShape(
       config.name,
