@@ -148,19 +148,22 @@ export declare namespace Router {
  * @category models
  */
 export interface Decision<K extends string = string> {
-  readonly route: K | (string & {})
+  readonly route: K
   readonly reason?: string | undefined
 }
 
 /**
- * What a selector returns: a route key, or a `Decision` with its reason. Any
- * string is accepted (keys may come from configuration or the run context);
- * an unknown key goes to the default route or fails with `RouteNotFound`.
+ * What a selector returns: a route key, or a `Decision` with its reason.
+ * Only the router's keys type-check, so a selector that can name a route the
+ * router does not have is a compile error. A key that is only known at run
+ * time (configuration, the run context) is checked with `isRoute` first, or
+ * cast on purpose; an unknown key that still arrives (from untyped code) goes
+ * to the default route or fails with `RouteNotFound`.
  *
  * @since 0.1.0
  * @category models
  */
-export type Selection<K extends string = string> = K | (string & {}) | Decision<K>
+export type Selection<K extends string = string> = K | Decision<K>
 
 /**
  * Picks a route for an input, purely or as an Effect.
@@ -313,6 +316,21 @@ export const isRetryable: (error: unknown) => boolean = internal.isRetryable
  * @category guards
  */
 export const isRouter: (u: unknown) => u is Router.Any = internal.isRouter
+
+/**
+ * Whether `key` names one of `routes`: narrows a key known only at run time
+ * (configuration, a header) to the router's keys, so a selector can return it.
+ *
+ * @example
+ * ```ts
+ * select: (input) => Router.isRoute(routes, input.model) ? input.model : "simple"
+ * ```
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isRoute = <R extends Routes>(routes: R, key: unknown): key is RouteKey<R> =>
+  typeof key === "string" && Object.prototype.hasOwnProperty.call(routes, key)
 
 /**
  * Builds a router. Mistakes in its definition (no routes, a route that is not
@@ -487,23 +505,45 @@ export const scorer = (options?: ScoreOptions): (text: string) => ComplexityScor
   complexityInternal.compile(options).score
 
 /**
+ * The route key of each complexity level (default: the level's name).
+ *
+ * @since 0.2.0
+ * @category complexity
+ */
+export interface ComplexityRoutes {
+  readonly simple?: string | undefined
+  readonly medium?: string | undefined
+  readonly complex?: string | undefined
+}
+
+type LevelRoute<M, L extends ComplexityLevel> = M extends { readonly [P in L]: infer S extends string } ? S : L
+
+/**
+ * The route keys a complexity selector can return: the names given in
+ * `routes`, the level's own name for the others.
+ *
+ * @since 0.2.0
+ * @category complexity
+ */
+export type ComplexityRoute<M extends ComplexityRoutes> =
+  | LevelRoute<M, "simple">
+  | LevelRoute<M, "medium">
+  | LevelRoute<M, "complex">
+
+/**
  * Options of `complexity`.
  *
  * @since 0.1.0
  * @category complexity
  */
-export interface ComplexityOptions<In> extends ScoreOptions {
+export interface ComplexityOptions<In, M extends ComplexityRoutes = ComplexityRoutes> extends ScoreOptions {
   /**
    * The text to score. Default: the input itself when it is a string, else its
    * `query`, `prompt` or `text` field.
    */
   readonly text?: ((input: In) => string) | undefined
   /** The route key for each level. Default: "simple", "medium", "complex". */
-  readonly routes?: {
-    readonly simple?: string | undefined
-    readonly medium?: string | undefined
-    readonly complex?: string | undefined
-  } | undefined
+  readonly routes?: M | undefined
 }
 
 /**
@@ -512,8 +552,8 @@ export interface ComplexityOptions<In> extends ScoreOptions {
  * @since 0.1.0
  * @category complexity
  */
-export interface ComplexityDecision extends ComplexityScore, Decision {
-  readonly route: string
+export interface ComplexityDecision<K extends string = string> extends ComplexityScore, Decision<K> {
+  readonly route: K
   readonly reason: string
 }
 
@@ -531,6 +571,6 @@ export interface ComplexityDecision extends ComplexityScore, Decision {
  * @since 0.1.0
  * @category complexity
  */
-export const complexity: <In = string | { readonly query: string }>(
-  options?: ComplexityOptions<In>
-) => (input: In) => ComplexityDecision = internal.complexity
+export const complexity: <In = string | { readonly query: string }, const M extends ComplexityRoutes = {}>(
+  options?: ComplexityOptions<In, M>
+) => (input: In) => ComplexityDecision<ComplexityRoute<M>> = internal.complexity as any // `any`: the route names are checked at call sites

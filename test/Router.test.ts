@@ -111,6 +111,7 @@ describe("Router", () => {
     }
 
     it("rejects a router with no routes", () => {
+      // @ts-expect-error a router without routes has no key a selector could return
       const error = invalid(() => Router.make({ routes: {}, select: () => "x" }))
       assert.match(error.reason, /at least one route/)
     })
@@ -175,12 +176,51 @@ describe("Router", () => {
       expectTypeOf<Primitive.Output<typeof withDefault>>().toEqualTypeOf<number>()
       assert.strictEqual(withDefault.defaultRoute, "b")
     })
+
+    it("types: a selector that can return a key that is not a route does not compile (issue 14)", () => {
+      const routes = { simple: model("s", "1 second", 0), complex: model("c", "1 second", 0) }
+      // @ts-expect-error "medium" is not a route
+      Router.make({ routes, select: () => "medium" })
+      // @ts-expect-error any string is not a route key
+      Router.make({ routes, select: (q: string) => q })
+      // @ts-expect-error a Decision naming an unknown route
+      Router.make({ routes, select: () => ({ route: "gpt-5", reason: "newest" }) })
+      // @ts-expect-error an effectful selector naming an unknown route
+      Router.make({ routes, select: () => Effect.succeed("medium" as const) })
+      // @ts-expect-error the complexity scorer's default levels include "medium", which this router lacks
+      Router.make({ routes, select: Router.complexity() })
+      // (These two are also refused at run time, where the router is built.)
+      assert.throws(() =>
+        // @ts-expect-error a fallback naming an unknown route
+        Router.make({ routes, select: () => "simple", fallback: ["medium"] })
+      )
+      assert.throws(() =>
+        // @ts-expect-error a default naming an unknown route
+        Router.make({ routes, select: () => "simple", default: "medium" })
+      )
+
+      // What does compile: the keys, decisions naming them, a narrowed run-time key, a matching scorer.
+      Router.make({ routes, select: (q: string) => (q.length > 100 ? "complex" : "simple") })
+      Router.make({ routes, select: () => ({ route: "complex", reason: "long" }) })
+      Router.make({ routes, select: (q: string) => (Router.isRoute(routes, q) ? q : "simple") })
+      const scored = Router.make({
+        routes,
+        select: Router.complexity({ routes: { medium: "simple" } })
+      })
+      expectTypeOf(Router.complexity({ routes: { simple: "fast", medium: "fast", complex: "best" } }))
+        .returns.toHaveProperty("route").toEqualTypeOf<"fast" | "best">()
+      assert.isTrue(Router.isRouter(scored))
+      assert.isTrue(Router.isRoute(routes, "simple"))
+      assert.isFalse(Router.isRoute(routes, "medium"))
+      assert.isFalse(Router.isRoute(routes, "toString"))
+    })
   })
 
   describe("selection", () => {
     it.effect("an unknown key without a default fails with RouteNotFound naming the key and the routes", () =>
       Effect.gen(function*() {
-        const router = Router.make({ name: "strict", routes: guideRoutes(), select: () => "huge" })
+        // Untyped code (a key read from JSON, a cast) can still name an unknown route at run time.
+        const router = Router.make({ name: "strict", routes: guideRoutes(), select: () => "huge" as "simple" })
         const error = yield* Effect.flip(Primitive.run(router, "hi"))
         assert.strictEqual(error._tag, "RouteNotFound")
         assert.deepStrictEqual(
@@ -195,7 +235,12 @@ describe("Router", () => {
     it.effect("an unknown key goes to the default route, and the span says why", () =>
       Effect.gen(function*() {
         const { spans, tracer } = yield* recordingTracer
-        const router = Router.make({ name: "lenient", routes: guideRoutes(), select: () => "huge", default: "medium" })
+        const router = Router.make({
+          name: "lenient",
+          routes: guideRoutes(),
+          select: () => "huge" as "simple",
+          default: "medium"
+        })
         const out = yield* virtually(Primitive.run(router, "hi")).pipe(Effect.withTracer(tracer))
         assert.strictEqual(out, "gpt-4-turbo: hi")
         const span = spans.find((s) => s.name === "lenient")!
@@ -220,13 +265,17 @@ describe("Router", () => {
     it.effect("an effectful selector may read the WorkflowContext, and its failure is the router's", () =>
       Effect.gen(function*() {
         class NoTier extends Data.TaggedError("NoTier")<{}> {}
+        const routes = guideRoutes()
         const router = Router.make({
-          routes: guideRoutes(),
+          routes,
           select: () =>
-            Effect.flatMap(WorkflowContext.WorkflowContext, (ctx) =>
-              typeof ctx.metadata["tier"] === "string"
-                ? Effect.succeed({ route: ctx.metadata["tier"], reason: "tier from metadata" })
-                : Effect.fail(new NoTier()))
+            Effect.flatMap(WorkflowContext.WorkflowContext, (ctx) => {
+              // A key known only at run time is narrowed to the routes first.
+              const tier = ctx.metadata["tier"]
+              return Router.isRoute(routes, tier)
+                ? Effect.succeed({ route: tier, reason: "tier from metadata" })
+                : Effect.fail(new NoTier())
+            })
         })
         expectTypeOf<Primitive.Error<typeof router>>().toEqualTypeOf<NoTier | Router.RouteNotFound>()
         const out = yield* virtually(Primitive.run(router, "q", { metadata: { tier: "complex" } }))
@@ -389,7 +438,8 @@ describe("Router", () => {
     it.effect("totals equal the calls made; Metrics agree with the snapshot", () =>
       Effect.gen(function*() {
         const name = "accounting-totals"
-        const router = Router.make({ name, routes: guideRoutes(), select: (q) => q })
+        // The input is the key, unchecked on purpose: "nope" must be counted as not found.
+        const router = Router.make({ name, routes: guideRoutes(), select: (q) => q as "simple" })
         const plan = ["simple", "simple", "complex", "medium", "simple", "nope", "complex"]
         yield* virtually(Effect.forEach(plan, (q) => Effect.exit(Primitive.run(router, q))))
         const stats = yield* Router.stats(router)
@@ -429,7 +479,7 @@ describe("Router", () => {
         })
         const router = Router.make({
           routes: { llm, plain },
-          select: (p) => p,
+          select: (p) => p as "llm" | "plain",
           costs: { llm: { perCall: 0.001, per1kInputTokens: 0.01, per1kOutputTokens: 0.03 } }
         })
         yield* Primitive.run(router, "llm")
