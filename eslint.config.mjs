@@ -32,6 +32,11 @@ export default [
     }
   },
   {
+    // The consumer test's CommonJS file checks that `require` of the package works.
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" }
+  },
+  {
     files: ["src/**/*.ts"],
     ignores: ["src/bin.ts", "src/Tour.ts", "src/Tour/**"],
     rules: { "no-console": "error" }
