@@ -109,3 +109,10 @@ export * as Runtime from "./Runtime.js"
  * @since 0.1.0
  */
 export * as Hedge from "./Hedge.js"
+
+/**
+ * Adaptive concurrency per backend (AIMD): the limit follows 429s, timeouts and latency; a bounded wait queue.
+ *
+ * @since 0.1.0
+ */
+export * as Concurrency from "./Concurrency.js"

@@ -1,0 +1,194 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as Concurrency from "../src/Concurrency.js"
+import * as Model from "../src/Model.js"
+import * as Primitive from "../src/Primitive.js"
+import { runVirtual } from "./support/virtualTime.js"
+
+/**
+ * A backend that takes `capacity` calls at once (100 ms each) and answers
+ * 429 (`Model.RateLimited`) past it, as the simulated model's `capacity`
+ * does. A plain primitive because the load tests make thousands of calls.
+ */
+const backend = (capacity: number) => {
+  let inFlight = 0
+  return Primitive.make("backend", (q: string) =>
+    Effect.suspend(() => {
+      if (inFlight >= capacity) {
+        return Effect.fail(new Model.RateLimited({ model: "backend", retryAfter: Duration.millis(100) }))
+      }
+      inFlight++
+      return Effect.as(Effect.sleep("100 millis"), q).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+    }))
+}
+
+/**
+ * `workers` closed-loop callers for `seconds` of virtual time; returns the
+ * successes, the 429s and the limit sampled every 100 ms.
+ */
+const drive = <E>(
+  call: Primitive.Primitive<string, unknown, E>,
+  limiter: Concurrency.Limiter,
+  workers: number,
+  seconds: number
+) =>
+  Effect.gen(function*() {
+    let ok = 0
+    let limited = 0
+    let stop = false
+    const worker = Effect.gen(function*() {
+      while (!stop) {
+        const exit = yield* Effect.exit(Primitive.run(call, "q"))
+        if (Exit.isSuccess(exit)) {
+          ok++
+        } else {
+          // A 429 is answered at once: a caller waits its retry-after before the next call.
+          limited++
+          yield* Effect.sleep("100 millis")
+        }
+      }
+    })
+    const fibers = yield* Effect.forEach(Array.from({ length: workers }), () => Effect.fork(worker))
+    const limits: Array<number> = []
+    for (let t = 0; t < seconds * 10; t++) {
+      yield* Effect.sleep("100 millis")
+      limits.push((yield* Concurrency.stats(limiter)).limit)
+    }
+    stop = true
+    yield* Effect.forEach(fibers, Fiber.join)
+    return { ok, limited, limits }
+  })
+
+/**
+ * Load tests run on a discrete-event clock (see test/support/virtualTime.ts):
+ * the TestClock costs milliseconds per wake-up, these runs have thousands.
+ */
+const virtual = <A, E>(effect: Effect.Effect<A, E>): A => {
+  const { exit } = runVirtual(effect)
+  if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+  return exit.value
+}
+
+describe("Concurrency", () => {
+  it("against a backend of capacity 20, grows from 2 and settles near 20 with under 1% of 429s", () => {
+    const { limited, limits, ok } = virtual(Effect.gen(function*() {
+      const limiter = yield* Concurrency.make({ name: "grow", initial: 2 })
+      const call = backend(20).pipe(Concurrency.limit(limiter))
+      return yield* drive(call, limiter, 60, 120)
+    }))
+    const lastHalf = limits.slice(limits.length / 2)
+    const mean = lastHalf.reduce((a, b) => a + b, 0) / lastHalf.length
+    assert.isTrue(mean >= 17 && mean <= 21, `mean limit over the last 60 s: ${mean}`)
+    // Capacity: 20 calls per 100 ms = 200/s; 120 s -> 24,000 at most, the first seconds ramp up.
+    assert.isTrue(ok >= 0.85 * 24_000, `throughput ${ok}`)
+    assert.isTrue(limited / (ok + limited) < 0.01, `429 rate ${limited / (ok + limited)}`)
+  })
+
+  it("starting far above capacity, it backs off after the 429s", () => {
+    const { limits, stats } = virtual(Effect.gen(function*() {
+      const limiter = yield* Concurrency.make({ name: "backoff", initial: 80 })
+      const call = backend(20).pipe(Concurrency.limit(limiter))
+      const { limits } = yield* drive(call, limiter, 100, 5)
+      return { limits, stats: yield* Concurrency.stats(limiter) }
+    }))
+    assert.isTrue(stats.cuts >= 10 && stats.overloads > 0, JSON.stringify(stats))
+    assert.isTrue(limits[limits.length - 1]! <= 21, `limit after 5 s: ${limits[limits.length - 1]}`)
+  })
+
+  it.effect("the simulated model's hidden capacity answers RateLimited past it, and the limiter cuts on it", () =>
+    Effect.gen(function*() {
+      const model = Model.simulated({ name: "capped", latency: "1 second" }, {
+        capacity: { concurrency: 2, retryAfter: "300 millis" },
+        retries: 0
+      })
+      const limiter = yield* Concurrency.make({ name: "sim", initial: 3 })
+      const limited = model.pipe(Concurrency.limit(limiter))
+      const fibers = yield* Effect.forEach(["a", "b", "c"], (q) => Effect.fork(Effect.exit(Primitive.run(limited, q))))
+      yield* TestClock.adjust("1 second")
+      const exits = yield* Effect.forEach(fibers, Fiber.join)
+      const failures = exits.filter(Exit.isFailure)
+      assert.strictEqual(failures.length, 1)
+      assert.deepStrictEqual(
+        failures.map((e) => Exit.isFailure(e) && e.cause._tag === "Fail" ? e.cause.error : undefined),
+        [new Model.RateLimited({ model: "capped", retryAfter: Duration.millis(300) })]
+      )
+      const stats = yield* Concurrency.stats(limiter)
+      assert.deepStrictEqual([stats.limit, stats.cuts], [2, 1])
+    }))
+
+  it.effect("the wait queue is bounded: past it, a caller fails at once with Overloaded", () =>
+    Effect.gen(function*() {
+      const limiter = yield* Concurrency.make({ name: "queue", initial: 2, min: 2, max: 2, queue: 3 })
+      const slow = Primitive.make("slow", (q: string) => Effect.as(Effect.sleep("1 second"), q)).pipe(
+        Concurrency.limit(limiter)
+      )
+      const fibers = yield* Effect.forEach(["a", "b", "c", "d", "e"], (q) => Effect.fork(Primitive.run(slow, q)))
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(
+        yield* Effect.map(Concurrency.stats(limiter), (s) => [s.inFlight, s.waiting]),
+        [2, 3]
+      )
+      const refused = yield* Effect.flip(Primitive.run(slow, "f"))
+      assert.strictEqual(refused._tag, "Overloaded")
+      assert.deepStrictEqual([refused.limit, refused.waiting], [2, 3])
+      yield* TestClock.adjust("3 seconds")
+      const results = yield* Effect.forEach(fibers, Fiber.join)
+      assert.deepStrictEqual(results, ["a", "b", "c", "d", "e"])
+      assert.strictEqual((yield* Concurrency.stats(limiter)).rejected, 1)
+    }))
+
+  it.effect("an interrupted waiter frees its place in the queue", () =>
+    Effect.gen(function*() {
+      const limiter = yield* Concurrency.make({ name: "interrupt", initial: 1, min: 1, max: 1, queue: 1 })
+      const slow = Primitive.make("slow", (q: string) => Effect.as(Effect.sleep("1 second"), q)).pipe(
+        Concurrency.limit(limiter)
+      )
+      const running = yield* Effect.fork(Primitive.run(slow, "running"))
+      const waiting = yield* Effect.fork(Primitive.run(slow, "waiting"))
+      yield* Effect.yieldNow()
+      assert.strictEqual((yield* Effect.flip(Primitive.run(slow, "refused")))._tag, "Overloaded")
+      yield* Fiber.interrupt(waiting)
+      assert.strictEqual((yield* Concurrency.stats(limiter)).waiting, 0)
+      const next = yield* Effect.fork(Primitive.run(slow, "next"))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* Fiber.join(running), "running")
+      assert.strictEqual(yield* Fiber.join(next), "next")
+      const stats = yield* Concurrency.stats(limiter)
+      assert.deepStrictEqual([stats.inFlight, stats.waiting], [0, 0])
+    }))
+
+  it("latency growth cuts the limit", () => {
+    const { after, before } = virtual(Effect.gen(function*() {
+      let latency = 100
+      const limiter = yield* Concurrency.make({ name: "latency", initial: 10 })
+      const call = Primitive.make(
+        "degrading",
+        (q: string) => Effect.suspend(() => Effect.as(Effect.sleep(`${latency} millis`), q))
+      ).pipe(Concurrency.limit(limiter))
+      const fiber = yield* Effect.fork(drive(call, limiter, 20, 10))
+      yield* Effect.sleep("5 seconds")
+      const before = yield* Concurrency.stats(limiter)
+      latency = 1_000
+      yield* Fiber.join(fiber)
+      return { before, after: yield* Concurrency.stats(limiter) }
+    }))
+    assert.strictEqual(before.cuts, 0)
+    assert.isTrue(after.cuts > 0 && after.limit < before.limit, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`)
+  })
+
+  it("checks its options where they are given", () => {
+    const bad: ReadonlyArray<Concurrency.Options> = [
+      { name: "" },
+      { name: "x", initial: 0 },
+      { name: "x", min: 5, max: 4 },
+      { name: "x", backoff: 1 },
+      { name: "x", queue: -1 },
+      { name: "x", timeout: -5 }
+    ]
+    for (const options of bad) assert.throws(() => Concurrency.make(options), /option "/)
+  })
+})
