@@ -187,7 +187,7 @@ export const ratios = (
 
 /** Rounds/time settings for a suite, shorter under `--quick`. */
 export const settings = (options: SuiteOptions): MeasureOptions =>
-  options.quick ? { rounds: 3, timePerRoundMs: 60, warmupMs: 30 } : { rounds: 9, timePerRoundMs: 200, warmupMs: 200 }
+  options.quick ? { rounds: 3, timePerRoundMs: 60, warmupMs: 30 } : { rounds: 9, timePerRoundMs: 150, warmupMs: 200 }
 
 /** The 1-minute load average and the core count, for the report. */
 export const load = (): string => `load ${loadavg()[0]!.toFixed(2)} on ${navigatorCores()} cores`

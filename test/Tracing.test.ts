@@ -116,6 +116,25 @@ describe("Tracing.layerMemory", () => {
     }).pipe(Effect.provide(Tracing.layerMemory({ maxSpans: 3 }))))
 })
 
+describe("Tracing.record over Effect's built-in tracer", () => {
+  it.effect("makes its own ids: one trace per run, a fresh span id per span, parents linked", () =>
+    Effect.gen(function*() {
+      const step = (name: string) => Primitive.make(name, (n: number) => Effect.succeed(n + 1))
+      const workflow = Primitive.sequence(step("a"), step("b"))
+      const [, first] = yield* Tracing.record(Primitive.run(workflow, 0))
+      const [, second] = yield* Tracing.record(Primitive.run(workflow, 0))
+      assert.strictEqual(first.length, 3)
+      const root = first.find((s) => s.parentSpanId === undefined)!
+      assert.strictEqual(root.name, workflow.name)
+      assert.match(root.traceId, /^[0-9a-f]{32}$/)
+      assert.match(root.spanId, /^[0-9a-f]{16}$/)
+      for (const span of first) assert.strictEqual(span.traceId, root.traceId)
+      assert.deepStrictEqual(first.filter((s) => s.parentSpanId === root.spanId).map((s) => s.name).sort(), ["a", "b"])
+      assert.strictEqual(new Set([...first, ...second].map((s) => s.spanId)).size, 6)
+      assert.notStrictEqual(second[0]!.traceId, root.traceId)
+    }))
+})
+
 describe("Tracing.layerOtelMemory", () => {
   it.effect("exports the sample tree through the OpenTelemetry SDK with GenAI attributes", () =>
     Effect.gen(function*() {

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -10,9 +11,12 @@ import type * as Tracing from "../Tracing.js"
 export const defaultMaxSpans = 100_000
 
 interface RecordingSpan extends Tracer.Span {
-  readonly inner: Tracer.Span
+  /** The delegate's span, or `undefined` when the delegate is Effect's built-in tracer. */
+  readonly inner: Tracer.Span | undefined
   readonly recordedAttributes: Map<string, unknown>
   readonly recordedEvents: Array<Tracing.SpanEvent>
+  /** Links kept by a standalone span (no inner span to hold them). */
+  readonly ownLinks: Array<Tracer.SpanLink>
   status: Tracer.SpanStatus
 }
 
@@ -24,6 +28,26 @@ const errorTag = (cause: Cause.Cause<unknown>): string => {
   }
   const defect = Cause.dieOption(cause)
   return Option.isSome(defect) ? `Defect: ${String(defect.value)}` : "Unknown"
+}
+
+const toObject = (map: Map<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of map) out[key] = value
+  return out
+}
+
+// Effect's built-in tracer keeps nothing once a span ends, so a recorder on
+// top of it makes its own ids instead of building a second span per span.
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+const hexDigits = "0123456789abcdef"
+const randomHex = (length: number): string => {
+  let out = ""
+  for (let i = 0; i < length; i += 8) {
+    const word = (Math.random() * 0x100000000) >>> 0
+    for (let k = 0; k < 8 && i + k < length; k++) out += hexDigits[(word >>> (k * 4)) & 15]
+  }
+  return out
 }
 
 const toRecord = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>): Tracing.SpanRecord => {
@@ -43,7 +67,7 @@ const toRecord = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown,
     startTime,
     endTime,
     durationMillis: Number(endTime - startTime) / 1_000_000,
-    attributes: Object.fromEntries(span.recordedAttributes),
+    attributes: toObject(span.recordedAttributes),
     events: span.recordedEvents,
     status,
     errorTag: Exit.isFailure(exit) && status === "error" ? errorTag(exit.cause) : undefined
@@ -72,41 +96,54 @@ export const makeRecorder = (
   const SpanProto = {
     _tag: "Span" as const,
     end(this: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
-      this.inner.end(endTime, exit)
+      this.inner?.end(endTime, exit)
       push(toRecord(this, endTime, exit))
       this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
     },
     attribute(this: RecordingSpan, key: string, value: unknown) {
       this.recordedAttributes.set(key, value)
-      this.inner.attribute(key, value)
+      this.inner?.attribute(key, value)
     },
     event(this: RecordingSpan, name: string, startTime: bigint, attributes?: Record<string, unknown>) {
       this.recordedEvents.push({ name, time: startTime, attributes: attributes ?? {} })
-      this.inner.event(name, startTime, attributes)
+      this.inner?.event(name, startTime, attributes)
     },
     addLinks(this: RecordingSpan, links: ReadonlyArray<Tracer.SpanLink>) {
-      this.inner.addLinks(links)
+      if (this.inner) this.inner.addLinks(links)
+      else this.ownLinks.push(...links)
     },
     get attributes() {
       return (this as unknown as RecordingSpan).recordedAttributes
     },
     get links() {
-      return (this as unknown as RecordingSpan).inner.links
+      const self = this as unknown as RecordingSpan
+      return self.inner ? self.inner.links : self.ownLinks
     }
   }
-  const unwrap = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> =>
-    Option.isSome(parent) && "inner" in parent.value ? Option.some((parent.value as RecordingSpan).inner) : parent
+  const unwrap = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> => {
+    if (Option.isNone(parent) || !("inner" in parent.value)) return parent
+    const inner = (parent.value as RecordingSpan).inner
+    return inner === undefined ? Option.none() : Option.some(inner)
+  }
+  const standalone = delegate === nativeTracer
   const tracer = Tracer.make({
     span(name, parent, context, links, startTime, kind, spanOptions) {
-      const inner = delegate.span(name, unwrap(parent), context, links, startTime, kind, spanOptions)
+      const inner = standalone
+        ? undefined
+        : delegate.span(name, unwrap(parent), context, links, startTime, kind, spanOptions)
       const span = Object.create(SpanProto)
       span.inner = inner
       span.name = name
-      span.spanId = inner.spanId
-      span.traceId = inner.traceId
+      span.spanId = inner ? inner.spanId : randomHex(16)
+      span.traceId = inner
+        ? inner.traceId
+        : Option.isSome(parent)
+        ? parent.value.traceId
+        : randomHex(32)
       span.parent = parent
       span.context = context as Context.Context<never>
-      span.sampled = inner.sampled
+      span.sampled = inner ? inner.sampled : true
+      span.ownLinks = inner ? undefined : Array.from(links)
       span.kind = kind
       span.status = { _tag: "Started", startTime }
       span.recordedAttributes = new Map()
