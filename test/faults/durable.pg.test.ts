@@ -1,0 +1,143 @@
+// Durable workflows across real processes on the shared PostgreSQL: runners are child
+// processes this test starts and kills by pid; every table it creates has its own prefix
+// and is dropped afterwards.
+import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as DurablePg from "../../src/Durable/Pg.js"
+import { threeSteps } from "../support/durableWorkflow.js"
+
+const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+const prefix = `flowtune_t${process.pid}`
+const dir = mkdtempSync(join(tmpdir(), "flowtune-durable-"))
+const log = join(dir, "steps.log")
+const runner = join(import.meta.dirname, "..", "support", "durableRunner.ts")
+const children = new Set<ChildProcess>()
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+const startRunner = async () => {
+  const port = await freePort()
+  const child = spawn(process.execPath, ["--conditions=@flowtune/source", "--import", "tsx", runner], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      DURABLE_PREFIX: prefix,
+      DURABLE_PORT: String(port),
+      DURABLE_LOG: log,
+      STEP_MS: "800"
+    },
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  children.add(child)
+  child.on("exit", () => children.delete(child))
+  return child
+}
+
+const kill = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGKILL")
+  })
+
+const lines = () => existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : []
+
+const waitFor = async (what: string, ok: () => boolean, ms: number) => {
+  const deadline = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms waiting for ${what}; log:\n${lines().join("\n")}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const psql = (sql: string) =>
+  execFileSync("psql", [databaseUrl, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], { encoding: "utf8" })
+
+const client = ManagedRuntime.make(DurablePg.layer({ url: databaseUrl, prefix, pollInterval: "100 millis" }))
+
+afterEach(async () => {
+  await Promise.all([...children].map(kill))
+  rmSync(log, { force: true })
+})
+
+afterAll(async () => {
+  await client.dispose()
+  const tables = psql(
+    `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
+  )
+    .trim()
+  if (tables) psql(`drop table if exists ${tables} cascade`)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const pollAll = async (ids: ReadonlyArray<string>, ms: number) => {
+  const deadline = Date.now() + ms
+  const done = new Map<string, string>()
+  while (done.size < ids.length) {
+    if (Date.now() > deadline) {
+      throw new Error(`${done.size}/${ids.length} complete after ${ms} ms; log:\n${lines().join("\n")}`)
+    }
+    for (const id of ids) {
+      if (done.has(id)) continue
+      const status = await client.runPromise(threeSteps.poll(id))
+      if (status._tag === "Complete") {
+        if (status.exit._tag !== "Success") throw new Error(`execution ${id} failed: ${JSON.stringify(status.exit)}`)
+        done.set(id, status.exit.value)
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return done
+}
+
+describe("Durable on PostgreSQL, real runner processes", () => {
+  it(
+    "a runner SIGKILLed after step 1 of 3 is restarted: step 1 is not run again and the workflow completes",
+    async () => {
+      const first = await startRunner()
+      const id = await client.runPromise(threeSteps.start("crash"))
+      await waitFor("step 2 to start", () => lines().some((l) => l.includes("start 2")), 60_000)
+      await kill(first)
+      const killedAt = Date.now()
+      await startRunner()
+      const done = await pollAll([id], 60_000)
+      expect(done.get(id)).toBe("crash+1+2+3")
+      const starts = lines()
+      expect(starts.filter((l) => l.includes("start 1"))).toHaveLength(1)
+      expect(starts.filter((l) => l.includes("start 3"))).toHaveLength(1)
+      console.log(`recovered in ${Date.now() - killedAt} ms after the kill`)
+    },
+    150_000
+  )
+
+  it("two runners share the work; when one is killed the other finishes every execution", async () => {
+    const [a, b] = [await startRunner(), await startRunner()]
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => client.runPromise(threeSteps.start(`job${i}`)))
+    )
+    await waitFor("both runners to take work", () => {
+      const pids = new Set(lines().map((l) => l.split(" ").at(-1)))
+      return pids.has(String(a.pid)) && pids.has(String(b.pid))
+    }, 60_000)
+    await kill(a)
+    const done = await pollAll(ids, 90_000)
+    expect([...done.values()].sort()).toEqual(ids.map((_, i) => `job${i}+1+2+3`).sort())
+    // Every execution ran step 3 exactly once (step 1 and 2 may re-run when their runner died mid-step).
+    for (let i = 0; i < 12; i++) {
+      expect(lines().filter((l) => l.startsWith(`job${i}+1+2 start 3`)).length).toBeLessThanOrEqual(2)
+    }
+  }, 200_000)
+})

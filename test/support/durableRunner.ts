@@ -1,0 +1,20 @@
+// A runner process: executes `threeSteps` on PostgreSQL until it is killed.
+// env: DATABASE_URL, DURABLE_PREFIX, DURABLE_PORT, DURABLE_LOG, STEP_MS
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as DurablePg from "../../src/Durable/Pg.js"
+import { threeSteps } from "./durableWorkflow.js"
+
+const engine = DurablePg.layer({
+  prefix: process.env.DURABLE_PREFIX ?? "flowtune_test",
+  runner: { host: "127.0.0.1", port: Number(process.env.DURABLE_PORT) },
+  pollInterval: "100 millis",
+  shardLockExpiration: "3 seconds"
+})
+
+const main = Layer.launch(threeSteps.layer.pipe(Layer.provide(engine))).pipe(
+  Effect.zipLeft(Effect.sync(() => console.log("runner up")))
+)
+console.log("runner starting")
+NodeRuntime.runMain(main)
