@@ -2,6 +2,7 @@ import type * as Advisor from "../Advisor.js"
 import * as Tracing from "../Tracing.js"
 import * as internalMetrics from "./metrics.js"
 import * as options_ from "./options.js"
+import { unionLength } from "./stats.js"
 
 type Span = Tracing.SpanRecord
 
@@ -14,19 +15,8 @@ export const isModelCall = (span: Span): boolean =>
 
 const overlaps = (a: Span, b: Span) => a.startTime < b.endTime && b.startTime < a.endTime
 
-const intervalsLength = (intervals: Array<[bigint, bigint]>): number => {
-  intervals.sort((x, y) => Number(x[0] - y[0]))
-  let total = 0n
-  let current: [bigint, bigint] | undefined
-  for (const [s, e] of intervals) {
-    if (current === undefined || s > current[1]) {
-      if (current) total += current[1] - current[0]
-      current = [s, e]
-    } else if (e > current[1]) current[1] = e
-  }
-  if (current) total += current[1] - current[0]
-  return Number(total) / 1_000_000
-}
+const intervalsLength = (intervals: ReadonlyArray<readonly [bigint, bigint]>): number =>
+  Number(unionLength(intervals)) / 1_000_000
 
 const numberAttr = (span: Span, key: string): number | undefined => {
   const v = span.attributes[key]

@@ -15,6 +15,7 @@ import * as Primitive from "../Primitive.js"
 import * as Tracing from "../Tracing.js"
 import * as cacheKey from "./cacheKey.js"
 import * as options_ from "./options.js"
+import { unionLength } from "./stats.js"
 import * as internalTracing from "./tracing.js"
 
 // ---------------------------------------------------------------------------
@@ -266,22 +267,6 @@ export const formatSnapshot = (rows: ReadonlyArray<Metrics.MetricRow>): string =
 // ---------------------------------------------------------------------------
 // breakdown
 // ---------------------------------------------------------------------------
-
-const unionLength = (intervals: ReadonlyArray<readonly [bigint, bigint]>): bigint => {
-  const sorted = [...intervals].sort((a, b) => Number(a[0] - b[0]))
-  let covered = 0n
-  let current: [bigint, bigint] | undefined
-  for (const [start, end] of sorted) {
-    if (current === undefined || start > current[1]) {
-      if (current) covered += current[1] - current[0]
-      current = [start, end]
-    } else if (end > current[1]) {
-      current[1] = end
-    }
-  }
-  if (current) covered += current[1] - current[0]
-  return covered
-}
 
 const checkBreakdown = (owner: string, options: Metrics.BreakdownOptions | undefined) => ({
   threshold: options_.numberOr(owner, "bottleneckThreshold", options?.bottleneckThreshold, 0.5, { min: 0, max: 1 }),

@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import * as Benchmark from "../Benchmark.js"
 import * as Primitive from "../Primitive.js"
 import * as options_ from "./options.js"
+import { percentile as nearestRank } from "./stats.js"
 
 // Nonsensical options are a bug in the caller's program, reported where it is
 // written, like every option in the library (`options.ts`: a thrown
@@ -25,11 +26,8 @@ const nameOf = (owner: string, given: string | undefined, fallback: string): str
 
 /** @internal */
 export const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
-  if (sorted.length === 0) return Number.NaN
   options_.number("Benchmark.percentile", "p", p, { min: 0, max: 100 })
-  // Nearest rank: the smallest value with at least p% of the samples at or below it.
-  const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.max(rank, 1) - 1]!
+  return nearestRank(sorted, p)
 }
 
 /** @internal */

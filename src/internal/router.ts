@@ -13,6 +13,7 @@ import * as Router from "../Router.js"
 import * as options_ from "./options.js"
 import { unsafeMake } from "./primitive.js"
 import { compile } from "./routerComplexity.js"
+import { errorTag } from "./stats.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Router")
@@ -335,9 +336,6 @@ interface Entry {
   chain: ReadonlyArray<Entry>
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
 }
-
-const errorTag = (error: unknown): string =>
-  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
 
 /** @internal */
 export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>): Router.Router.Any => {

@@ -18,6 +18,7 @@ import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import * as options_ from "./options.js"
+import { percentile } from "./stats.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Stream")
@@ -135,8 +136,13 @@ export const cacheCounters = (name: string) => ({
 const summarizeGaps = (gaps: ReadonlyArray<number>, count: number, sum: number, max: number) => {
   if (count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, maxMs: 0 }
   const sorted = [...gaps].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-  return { count, meanMs: sum / count, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: max }
+  return {
+    count,
+    meanMs: sum / count,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    maxMs: max
+  }
 }
 
 // Percentiles are computed over the first gaps only, so an endless stream keeps
