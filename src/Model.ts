@@ -548,7 +548,8 @@ export const generateObject: <A, I>(
  */
 export interface Tool<Params, Out, E, R> {
   readonly description?: string | undefined
-  readonly parameters: Schema.Struct<any> & Schema.Schema<Params, any> // `any`: the fields are the user's
+  /** A `Schema.Struct`: its fields are the tool's parameters. */
+  readonly parameters: Schema.Schema<Params, any> & { readonly fields: Schema.Struct.Fields } // `any`: any JSON encoding
   readonly success?: Schema.Schema<Out, any> | undefined // `any`: whatever JSON the encoding gives
   readonly primitive: Primitive.Primitive<Params, Out, E, R>
 }
