@@ -6,9 +6,12 @@
 //   ```ts shape            a shape or a signature, not code: skipped
 //   <!-- ts-preamble: declare const texts: ReadonlyArray<string> -->
 //                          just before a block (any number of lines): code prepended to that block only
-//   <!-- ts-preamble-file: ... -->
-//                          anywhere in the file: prepended to every block of that file that follows
-// A block without any `import` gets the default preamble: the Effect modules and every flowtune module by name.
+//   <!-- ts-preamble-file: export declare const embeddingsApi: ... -->
+//                          anywhere in the file: a module of shared declarations (with the default preamble's
+//                          imports) from which each block of the file imports the exported names it uses and
+//                          does not declare itself
+// Names a block uses without declaring or importing them come from that preamble module, which also re-exports the
+// Effect modules (but Stream: in the docs `Stream` is flowtune's) and every flowtune module by name.
 //
 //   node scripts/check-docs.mjs [files...]
 import { execFileSync } from "node:child_process"
@@ -26,10 +29,31 @@ const modules = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).exp
 const flowtuneNames = Object.keys(modules)
   .filter((k) => k.startsWith("./") && !k.includes("*") && k !== "./package.json" && !k.slice(2).includes("/"))
   .map((k) => k.slice(2))
+// effect's Stream is left out: `Stream` is flowtune's in the docs.
+const effectNames = ["Chunk", "Config", "Context", "Data", "Duration", "Effect", "Exit", "Fiber", "Layer", "Option"]
+  .concat(["Redacted", "Ref", "Schedule", "Schema", "Scope"])
 const defaultPreamble = [
-  `import { Chunk, Config, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, Ref, Schedule, Schema, Scope, Stream } from "effect"`,
-  `import { ${flowtuneNames.join(", ")} } from "flowtune"`
+  `import { ${effectNames.join(", ")} } from "effect"`,
+  `import { ${flowtuneNames.join(", ")} } from "flowtune"`,
+  `export { ${effectNames.join(", ")} } from "effect"`,
+  `export { ${flowtuneNames.join(", ")} } from "flowtune"`
 ].join("\n")
+
+const exportedNames = (code) => [
+  ...[...code.matchAll(/export\s+(?:declare\s+)?(?:const|let|class|function|type|interface|enum)\s+(\w+)/g)].map((m) => m[1]),
+  ...[...code.matchAll(/export\s+\*\s+as\s+(\w+)/g)].map((m) => m[1]),
+  ...[...code.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) =>
+    m[1].split(",").map((n) => n.trim().split(/\s+as\s+/).pop())
+  )
+]
+const declaredNames = (code) =>
+  new Set([
+    ...[...code.matchAll(/(?:const|let|var|class|function\*?|type|interface|enum)\s+(\w+)/g)].map((m) => m[1]),
+    ...[...code.matchAll(/import\s+(?:type\s+)?(?:\*\s+as\s+(\w+)|(\w+))/g)].map((m) => m[1] ?? m[2]),
+    ...[...code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) =>
+      m[1].split(",").map((n) => n.trim().split(/\s+as\s+/).pop().replace(/^type\s+/, ""))
+    )
+  ])
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
@@ -37,6 +61,8 @@ const blocks = []
 for (const file of files) {
   const lines = readFileSync(join(root, file), "utf8").split("\n")
   let filePreamble = ""
+  const preambleModule = `_preamble-${basename(file, ".md")}`
+  writeFileSync(join(out, `${preambleModule}.ts`), defaultPreamble)
   let pending = []
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
@@ -48,7 +74,10 @@ for (const file of files) {
         body.push(lines[i].replace(/-->\s*$/, ""))
         if (lines[i].includes("-->")) break
       }
-      if (comment[1] !== undefined) filePreamble += body.join("\n") + "\n"
+      if (comment[1] !== undefined) {
+        filePreamble += body.join("\n") + "\n"
+        writeFileSync(join(out, `${preambleModule}.ts`), `${defaultPreamble}\n${filePreamble}`)
+      }
       else pending.push(body.join("\n"))
       continue
     }
@@ -65,9 +94,28 @@ for (const file of files) {
       pending = []
       continue
     }
-    const body = code.join("\n")
+    let body = code.join("\n")
     const hasImports = /^import\s/m.test(body)
-    const preamble = [hasImports ? "" : defaultPreamble, filePreamble, ...pending].filter((s) => s !== "").join("\n")
+    // A fragment of a generator (`yield*` at the top level) is checked inside `Effect.gen`.
+    if (/^\S.*\byield\*/m.test(body) && !/function\*/.test(body)) {
+      const imports = code.filter((l) => /^import\s/.test(l))
+      const rest = code.filter((l) => !/^import\s/.test(l))
+      body = [
+        ...imports,
+        `import { Effect as Effect_ } from "effect"`,
+        "export const _block = Effect_.gen(function*() {",
+        ...rest,
+        "})"
+      ].join("\n")
+    }
+    const declared = declaredNames(body)
+    const used = new Set(body.match(/\b[A-Za-z_]\w*\b/g) ?? [])
+    const available = [...effectNames, ...flowtuneNames, ...exportedNames(filePreamble)]
+    const shared = [...new Set(available)].filter((n) => used.has(n) && !declared.has(n))
+    const preamble = [
+      shared.length === 0 ? "" : `import { ${shared.join(", ")} } from "./${preambleModule}.js"`,
+      ...pending
+    ].filter((s) => s !== "").join("\n")
     pending = []
     const name = `${basename(file, ".md")}-${start}.ts`
     const preambleLines = preamble === "" ? 0 : preamble.split("\n").length
@@ -81,7 +129,14 @@ writeFileSync(
   join(out, "tsconfig.json"),
   JSON.stringify({
     extends: relative(out, join(root, "tsconfig.json")),
-    compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false, types: ["node"] },
+    // verbatimModuleSyntax off: a shared preamble's types and values are imported alike.
+    compilerOptions: {
+      noEmit: true,
+      noUnusedLocals: false,
+      noUnusedParameters: false,
+      verbatimModuleSyntax: false,
+      types: ["node"]
+    },
     include: ["*.ts"]
   })
 )
