@@ -40,7 +40,9 @@ const defaultPreamble = [
 ].join("\n")
 
 const exportedNames = (code) => [
-  ...[...code.matchAll(/export\s+(?:declare\s+)?(?:const|let|class|function|type|interface|enum)\s+(\w+)/g)].map((m) => m[1]),
+  ...[...code.matchAll(/export\s+(?:declare\s+)?(?:const|let|class|function|type|interface|enum)\s+(\w+)/g)].map((m) =>
+    m[1]
+  ),
   ...[...code.matchAll(/export\s+\*\s+as\s+(\w+)/g)].map((m) => m[1]),
   ...[...code.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) =>
     m[1].split(",").map((n) => n.trim().split(/\s+as\s+/).pop())
@@ -77,8 +79,7 @@ for (const file of files) {
       if (comment[1] !== undefined) {
         filePreamble += body.join("\n") + "\n"
         writeFileSync(join(out, `${preambleModule}.ts`), `${defaultPreamble}\n${filePreamble}`)
-      }
-      else pending.push(body.join("\n"))
+      } else pending.push(body.join("\n"))
       continue
     }
     const fence = /^```(ts|typescript)(\s+.*)?$/.exec(line)
@@ -95,7 +96,6 @@ for (const file of files) {
       continue
     }
     let body = code.join("\n")
-    const hasImports = /^import\s/m.test(body)
     // A fragment of a generator (`yield*` at the top level) is checked inside `Effect.gen`.
     if (/^\S.*\byield\*/m.test(body) && !/function\*/.test(body)) {
       const imports = code.filter((l) => /^import\s/.test(l))
