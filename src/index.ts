@@ -116,3 +116,10 @@ export * as Hedge from "./Hedge.js"
  * @since 0.1.0
  */
 export * as Concurrency from "./Concurrency.js"
+
+/**
+ * Cost budgets in dollars or tokens per run, tenant key or time window: refused before sending, charged after.
+ *
+ * @since 0.1.0
+ */
+export * as Budget from "./Budget.js"
