@@ -7,15 +7,21 @@ import { Cache, Primitive, Runtime, Stream as FlowStream } from "flowtune"
 import * as Advisor from "flowtune/Advisor"
 import * as Batch from "flowtune/Batch"
 import * as Benchmark from "flowtune/Benchmark"
+import * as Budget from "flowtune/Budget"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as CacheSql from "flowtune/Cache/Sql"
+import * as Concurrency from "flowtune/Concurrency"
 import * as Database from "flowtune/Database"
+import * as Durable from "flowtune/Durable"
+import * as DurablePg from "flowtune/Durable/Pg"
 import * as Hedge from "flowtune/Hedge"
 import * as Metrics from "flowtune/Metrics"
 import * as Model from "flowtune/Model"
 import * as OpenAi from "flowtune/Model/OpenAi"
 import * as Simulated from "flowtune/Model/Simulated"
 import * as Profile from "flowtune/Profile"
+import * as RateLimit from "flowtune/RateLimit"
+import * as RateLimitRedis from "flowtune/RateLimit/Redis"
 import * as Router from "flowtune/Router"
 import * as Tracing from "flowtune/Tracing"
 import * as WorkflowContext from "flowtune/WorkflowContext"
@@ -75,7 +81,13 @@ export const layers = {
   profile: Profile.cpu,
   advise: Advisor.adviseRun,
   hedge: Hedge.make,
-  breakdown: Metrics.profileRun
+  breakdown: Metrics.profileRun,
+  budget: Budget.make,
+  concurrency: Concurrency.make,
+  rateLimit: RateLimit.layerMemory,
+  rateLimitRedis: RateLimitRedis.layer,
+  durable: Durable.layerMemory,
+  durablePg: DurablePg.layer
 }
 
 export const main = async (): Promise<Array<string>> => {
