@@ -170,12 +170,16 @@ export interface Options {
 export interface Structured {
   /**
    * Canned answers, served in turn, or a function of the prompt (the last
-   * user message, so a retry sees the decode error it was sent). A string is
+   * user message, so a retry sees the decode error it was sent; every user
+   * message, the first one being the original request). A string is
    * the raw answer text (broken JSON for a test); anything else is sent as
    * JSON. Default: objects generated from the schema (seeded, so the same
    * in every run).
    */
-  readonly objects?: ReadonlyArray<unknown> | ((prompt: string) => unknown) | undefined
+  readonly objects?:
+    | ReadonlyArray<unknown>
+    | ((prompt: string, userMessages: ReadonlyArray<string>) => unknown)
+    | undefined
   /**
    * The share of answers that do not decode, drawn from the seed: half are
    * not JSON, half are JSON of the wrong shape. Default: 0.

@@ -111,10 +111,10 @@ export const responder = (
   let served = 0
 
   const object = (
-    prompt: string,
+    users: ReadonlyArray<string>,
     format: NonNullable<modelContext.CallSettings["responseFormat"]>
   ): Effect.Effect<unknown> => {
-    if (typeof objects === "function") return Effect.sync(() => objects(prompt))
+    if (typeof objects === "function") return Effect.sync(() => objects(users.at(-1) ?? "", users))
     if (objects !== undefined) return Effect.sync(() => objects[served++ % objects.length])
     // Generated from the schema, seeded from the service's generator.
     // Encoded, as a model writes JSON (a `Date` field is an ISO string).
@@ -131,8 +131,8 @@ export const responder = (
     Effect.gen(function*() {
       const call = yield* modelContext.CallSettings
       const messages = providerOptions.prompt.content
-      let last = ""
-      for (const message of messages) if (message.role === "user") last = userText(message)
+      const users = messages.flatMap((message) => message.role === "user" ? [userText(message)] : [])
+      const last = users.at(-1) ?? ""
 
       if (options?.tools !== undefined && providerOptions.tools.length > 0) {
         const results = messages.flatMap((message) =>
@@ -168,7 +168,7 @@ export const responder = (
         ? "Sure! Here is the JSON you asked for: {"
         : u < invalidRate
         ? JSON.stringify({ unexpected: "shape" })
-        : raw(yield* object(last, format))
+        : raw(yield* object(users, format))
       return { text, parts: [{ type: "text", text }] }
     })
 }
