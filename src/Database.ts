@@ -108,8 +108,33 @@ export class PoolExhausted extends Schema.TaggedError<PoolExhausted>("flowtune/D
 ) {}
 
 /**
+ * Why a connection could not be made (or was lost), when it is known:
+ * `Refused` (nothing listens on the port), `HostNotFound`, `Unreachable`,
+ * `Timeout`, `DatabaseMissing` (SQLSTATE 3D000), `AuthFailed` (28P01, 28000),
+ * `InvalidUrl` (the URL is malformed; it is never echoed, it holds the
+ * password), `Terminated` (the backend or the server went away mid-query),
+ * `Other`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ConnectionFailure = Schema.Literal(
+  "Refused",
+  "HostNotFound",
+  "Unreachable",
+  "Timeout",
+  "DatabaseMissing",
+  "AuthFailed",
+  "InvalidUrl",
+  "Terminated",
+  "Other"
+)
+
+/**
  * The connection could not be made, or broke during the query (server
- * restarted, backend terminated, network gone).
+ * restarted, backend terminated, network gone). `reason` says which, when it
+ * is known; `description` says it in words (what was refused, which database
+ * is missing...); `cause` is the driver's error.
  *
  * @since 0.1.0
  * @category errors
@@ -118,9 +143,17 @@ export class ConnectionLost extends Schema.TaggedError<ConnectionLost>("flowtune
   "ConnectionLost",
   {
     query: Schema.String,
-    description: Schema.String
+    description: Schema.String,
+    reason: Schema.optional(ConnectionFailure),
+    cause: Schema.optional(Schema.Defect)
   }
-) {}
+) {
+  override get message() {
+    return `${this.query === "connect" ? "PostgreSQL connection failed" : `Query "${this.query}" lost its connection`}${
+      this.reason === undefined ? "" : ` (${this.reason})`
+    }: ${this.description}`
+  }
+}
 
 /**
  * The server rejected the statement (syntax, constraint, permission...).

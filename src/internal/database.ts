@@ -3,7 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,6 +13,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Database from "../Database.js"
 import * as Primitive from "../Primitive.js"
+import { layerPool } from "./databasePg.js"
+import * as check from "./options.js"
 import { importPeer, type MissingPeerDependency } from "./peer.js"
 
 // -----------------------------------------------------------------------------
@@ -64,7 +66,12 @@ export const fromSqlError = (
     return new Database.PoolExhausted({ query, waited: timeout ?? Duration.zero })
   }
   if ((code !== undefined && (connectionCodes.has(code) || code.startsWith("08"))) || connectionMessage.test(message)) {
-    return new Database.ConnectionLost({ query, description: message })
+    return new Database.ConnectionLost({
+      query,
+      reason: code === "ECONNREFUSED" ? "Refused" : "Terminated",
+      description: message,
+      cause: error.cause
+    })
   }
   return new Database.QueryFailed(
     code === undefined ? { query, description: message } : { query, code, description: message }
@@ -121,14 +128,44 @@ export const layerFromSqlClient = (options?: {
   readonly system?: string | undefined
   readonly maxConnections?: number | undefined
   readonly acquireTimeout?: Duration.DurationInput | undefined
-}): Layer.Layer<Database.Database, never, SqlClient.SqlClient> =>
-  Layer.effect(Database.Database, make({ ...options, system: options?.system ?? "other_sql" }))
+}): Layer.Layer<Database.Database, never, SqlClient.SqlClient> => {
+  const owner = "Database.layerFromSqlClient"
+  const system = options?.system === undefined ? "other_sql" : check.nonEmptyString(owner, "system", options.system)
+  const maxConnections = options?.maxConnections === undefined
+    ? undefined
+    : check.positiveInt(owner, "maxConnections", options.maxConnections)
+  const acquireTimeout = check.durationOr(owner, "acquireTimeout", options?.acquireTimeout, "5 seconds")
+  return Layer.effect(Database.Database, make({ system, maxConnections, acquireTimeout }))
+}
 
-const positive = (name: string, value: number) => {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`Database.layerPg: ${name} must be a non-negative integer, got ${value}`)
+/** How long an interrupted statement may take to end after its cancel request (see internal/databasePg.ts). */
+const cancelGrace = Duration.millis(400)
+
+const checkPgOptions = (options: Database.PgOptions) => {
+  const owner = "Database.layerPg"
+  if (typeof options !== "object" || options === null) {
+    return check.invalidShape(owner, `the options must be an object, got ${check.show(options)}`)
   }
-  return value
+  if (typeof options.url !== "string" && !Redacted.isRedacted(options.url)) {
+    check.invalid(owner, "url", "a string or a Redacted string", typeof options.url)
+  }
+  const min = check.numberOr(owner, "min", options.min, 10, { integer: true, min: 0 })
+  const max = check.numberOr(owner, "max", options.max, 20, { integer: true, min: 1 })
+  if (min > max) check.invalid(owner, "min", `at most max (${max})`, min)
+  return {
+    min,
+    max,
+    connectTimeout: check.durationOr(owner, "connectTimeout", options.connectTimeout, "5 seconds"),
+    // Infinity: no statement timeout (PostgreSQL's 0)
+    statementTimeout: check.durationOr(owner, "statementTimeout", options.statementTimeout, "5 seconds", {
+      infinite: true
+    }),
+    acquireTimeout: check.durationOr(owner, "acquireTimeout", options.acquireTimeout, "5 seconds"),
+    idleTimeout: check.durationOr(owner, "idleTimeout", options.idleTimeout, "30 seconds"),
+    applicationName: options.applicationName === undefined
+      ? "flowtune"
+      : check.nonEmptyString(owner, "applicationName", options.applicationName)
+  }
 }
 
 /** @internal */
@@ -138,40 +175,21 @@ export const layerPg = (
   Database.Database | SqlClient.SqlClient | PgClient.PgClient,
   Database.ConnectionLost | MissingPeerDependency
 > => {
-  const min = positive("min", options.min ?? 10)
-  const max = positive("max", options.max ?? 20)
-  if (max < 1 || min > max) throw new RangeError(`Database.layerPg: need 1 <= max and min <= max, got ${min}/${max}`)
-  const statementTimeout = Duration.decode(options.statementTimeout ?? "5 seconds")
-  const url = new URL(typeof options.url === "string" ? options.url : Redacted.value(options.url))
-  // Sent in the startup packet, so every pooled connection has it from birth.
-  url.searchParams.set("statement_timeout", String(Duration.toMillis(statementTimeout)))
-  // The PostgreSQL client is an optional peer, loaded when a pool is built, so SQLite users need not install it.
-  const client = Layer.unwrapEffect(Effect.map(
-    importPeer("@effect/sql-pg", "Database.layerPg", () => import("@effect/sql-pg/PgClient")),
-    (PgClient) =>
-      PgClient.layer({
-        url: Redacted.make(url.toString()),
-        minConnections: min,
-        maxConnections: max,
-        connectTimeout: options.connectTimeout ?? "5 seconds",
-        idleTimeout: options.idleTimeout ?? "30 seconds",
-        applicationName: options.applicationName ?? "flowtune"
-      })
-  )).pipe(
-    Layer.mapError((error) =>
-      error._tag === "MissingPeerDependency"
-        ? error
-        : new Database.ConnectionLost({ query: "connect", description: error.message })
-    )
-  )
+  const checked = checkPgOptions(options)
+  const { max, min, statementTimeout } = checked
+  const client = layerPool({
+    ...checked,
+    url: typeof options.url === "string" ? options.url : Redacted.value(options.url),
+    cancelGrace
+  })
   const service = Layer.effect(
     Database.Database,
     Effect.gen(function*() {
       const db = yield* make({
         system: "postgresql",
         maxConnections: max,
-        acquireTimeout: options.acquireTimeout,
-        statementTimeout
+        acquireTimeout: checked.acquireTimeout,
+        statementTimeout: Duration.isFinite(statementTimeout) ? statementTimeout : undefined
       })
       // Open `min` connections now, so the first requests find a warm pool.
       if (min > 1) {
@@ -179,7 +197,12 @@ export const layerPg = (
           concurrency: min,
           discard: true
         }).pipe(
-          Effect.mapError((error) => new Database.ConnectionLost({ query: "connect", description: error.message }))
+          Effect.mapError((error) => {
+            const lost = fromSqlError(error, "connect")
+            return lost._tag === "ConnectionLost"
+              ? lost
+              : new Database.ConnectionLost({ query: "connect", description: error.message, cause: error.cause })
+          })
         )
       }
       return db
@@ -187,6 +210,9 @@ export const layerPg = (
   )
   return Layer.provideMerge(service, client)
 }
+
+const missingUrl =
+  "DATABASE_URL is not set: Database.layerPgConfig reads the PostgreSQL URL from it (postgres://user:password@host:port/database)"
 
 /** @internal */
 export const layerPgConfig = (
@@ -196,14 +222,21 @@ export const layerPgConfig = (
   Database.ConnectionLost | ConfigError.ConfigError | MissingPeerDependency
 > =>
   Layer.unwrapEffect(
-    Effect.map(Config.redacted("DATABASE_URL"), (url) => layerPg({ ...options, url }))
+    Config.redacted("DATABASE_URL").pipe(
+      // the stock message ("Expected DATABASE_URL to exist...") says nothing of what the value is for
+      Effect.mapError((error) =>
+        ConfigError.isMissingDataOnly(error) ? ConfigError.MissingData(["DATABASE_URL"], missingUrl) : error
+      ),
+      Effect.map((url) => layerPg({ ...options, url }))
+    )
   )
 
 /** @internal */
 export const layerSqlite = (
   options: Database.SqliteOptions
-): Layer.Layer<Database.Database | SqlClient.SqlClient, ConfigError.ConfigError | MissingPeerDependency> =>
-  Layer.provideMerge(
+): Layer.Layer<Database.Database | SqlClient.SqlClient, ConfigError.ConfigError | MissingPeerDependency> => {
+  const filename = check.nonEmptyString("Database.layerSqlite", "filename", options?.filename)
+  return Layer.provideMerge(
     Layer.effect(Database.Database, make({ system: "sqlite" })),
     // An optional peer (it brings the native better-sqlite3), loaded only when SQLite is used.
     Layer.unwrapEffect(Effect.map(
@@ -212,9 +245,10 @@ export const layerSqlite = (
         "Database.layerSqlite",
         () => import("@effect/sql-sqlite-node/SqliteClient")
       ),
-      (SqliteClient) => SqliteClient.layer({ filename: options.filename })
+      (SqliteClient) => SqliteClient.layer({ filename })
     ))
   )
+}
 
 // -----------------------------------------------------------------------------
 // primitives
@@ -226,7 +260,12 @@ export const query = <In, A = Record<string, unknown>>(
   f: (input: In, sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>,
   options?: Database.QueryOptions
 ): Primitive.Primitive<In, ReadonlyArray<A>, Database.DatabaseError, Database.Database> => {
-  const retry = options?.retryOnConnectionLoss ?? true
+  check.nonEmptyString("Database.query", "name", name)
+  check.func(name, "f", f)
+  const retry = check.booleanOr(name, "retryOnConnectionLoss", options?.retryOnConnectionLoss, true)
+  const costPerCall = options?.costPerCall === undefined
+    ? undefined
+    : check.number(name, "costPerCall", options.costPerCall, { min: 0 })
   const body = (input: In) =>
     Effect.gen(function*() {
       const db = yield* Database.Database
@@ -266,6 +305,6 @@ export const query = <In, A = Record<string, unknown>>(
       return rows
     })
   return Primitive.make(name, body, {
-    annotations: options?.costPerCall === undefined ? {} : { costPerCall: options.costPerCall }
+    annotations: costPerCall === undefined ? {} : { costPerCall }
   })
 }
