@@ -211,7 +211,7 @@ describe("Tour", () => {
     expect(new Set(lines.map((l) => l.search(/(within\?|yes|NO|n\/a)/))).size).toBe(1)
   })
 
-  it("lays concurrent spans out on separate rows and sequential ones on one", () => {
+  it("gives each span name its own rows: concurrent spans of a name on separate rows, sequential ones on one", () => {
     const span = (name: string, id: string, parent: string | undefined, start: number, end: number) =>
       ({
         name,
@@ -229,12 +229,19 @@ describe("Tour", () => {
       }) satisfies Tracing.SpanRecord
     const timeline = toTimeline("t", [
       span("root", "r", undefined, 0, 30),
-      span("a", "a", "r", 0, 10),
-      span("b", "b", "r", 10, 20),
-      span("c", "c", "r", 5, 15)
+      span("call", "a", "r", 0, 10),
+      span("call", "b", "r", 10, 20),
+      span("call", "c", "r", 5, 15),
+      span("other", "d", "r", 20, 30)
     ], 0.1)
-    expect(timeline.rows).toBe(3)
-    expect(timeline.bars.map((b) => [b.name, b.row])).toEqual([["root", 0], ["a", 1], ["c", 2], ["b", 1]])
+    expect(timeline.rows).toBe(4)
+    expect(timeline.bars.map((b) => [b.name, b.row])).toEqual([
+      ["root", 0],
+      ["call", 1],
+      ["call", 2],
+      ["call", 1],
+      ["other", 3]
+    ])
     // Real milliseconds divided by the scale: guide milliseconds.
     expect(timeline.durationMs).toBe(300)
   })

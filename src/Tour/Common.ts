@@ -162,8 +162,10 @@ export const barKind = (span: Tracing.SpanRecord, hasChildren: boolean): Tour.Ba
 }
 
 /**
- * Lays spans out as Gantt bars: each nesting depth gets as many rows as it
- * needs so that bars in a row never overlap (so concurrency shows as rows).
+ * Lays spans out as Gantt bars: a row holds spans of one name only (so a
+ * row's label says what it holds), ordered by nesting depth and first
+ * appearance; spans of one name that overlap get as many rows as they need,
+ * so concurrency shows as stacked rows.
  *
  * @since 0.1.0
  * @category timelines
@@ -188,34 +190,39 @@ export const toTimeline = (label: string, spans: ReadonlyArray<Tracing.SpanRecor
   }
   const origin = sorted.length > 0 ? sorted[0]!.startTime : 0n
   const toMs = (t: bigint) => Number(t - origin) / 1e6 / scale
-  // rows[depth] = end time of the last bar in each row of that depth
-  const rowsByDepth: Array<Array<number>> = []
-  const placed: Array<{ depth: number; row: number; bar: Omit<Tour.Bar, "row"> }> = []
+  // lanes: per (depth, name), the end time of the last bar in each of its rows
+  const lanes = new Map<string, { readonly depth: number; readonly order: number; readonly ends: Array<number> }>()
+  const placed: Array<{ lane: string; row: number; bar: Omit<Tour.Bar, "row"> }> = []
   for (const span of sorted) {
     const d = depth(span)
     const start = toMs(span.startTime)
     const end = toMs(span.endTime)
-    const rows = (rowsByDepth[d] ??= [])
-    let row = rows.findIndex((lastEnd) => lastEnd <= start + 1e-9)
+    const key = `${d}\u0000${span.name}`
+    let lane = lanes.get(key)
+    if (lane === undefined) {
+      lane = { depth: d, order: lanes.size, ends: [] }
+      lanes.set(key, lane)
+    }
+    let row = lane.ends.findIndex((lastEnd) => lastEnd <= start + 1e-9)
     if (row === -1) {
-      row = rows.length
-      rows.push(end)
+      row = lane.ends.length
+      lane.ends.push(end)
     } else {
-      rows[row] = end
+      lane.ends[row] = end
     }
     placed.push({
-      depth: d,
+      lane: key,
       row,
       bar: { name: span.name, startMs: start, endMs: end, depth: d, kind: barKind(span, parents.has(span.spanId)) }
     })
   }
-  const offsets: Array<number> = []
+  const offsets = new Map<string, number>()
   let total = 0
-  for (let d = 0; d < rowsByDepth.length; d++) {
-    offsets[d] = total
-    total += rowsByDepth[d]?.length ?? 0
+  for (const [key, lane] of [...lanes].sort(([, a], [, b]) => a.depth - b.depth || a.order - b.order)) {
+    offsets.set(key, total)
+    total += lane.ends.length
   }
-  const bars = placed.map(({ bar, depth, row }) => ({ ...bar, row: offsets[depth]! + row }))
+  const bars = placed.map(({ bar, lane, row }) => ({ ...bar, row: offsets.get(lane)! + row }))
   const durationMs = bars.reduce((max, b) => Math.max(max, b.endMs), 0)
   return { label, bars, rows: total, durationMs }
 }
