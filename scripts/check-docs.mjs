@@ -25,10 +25,9 @@ const files = process.argv.length > 2
   ? process.argv.slice(2)
   : ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))]
 
-const modules = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).exports
-const flowtuneNames = Object.keys(modules)
-  .filter((k) => k.startsWith("./") && !k.includes("*") && k !== "./package.json" && !k.slice(2).includes("/"))
-  .map((k) => k.slice(2))
+// The names the root `flowtune` module exports (`export * as X from "./X.js"` in src/index.ts).
+const flowtuneNames = [...readFileSync(join(root, "src", "index.ts"), "utf8").matchAll(/export \* as (\w+) from/g)]
+  .map((m) => m[1])
 // effect's Stream is left out: `Stream` is flowtune's in the docs.
 const effectNames = ["Chunk", "Config", "Context", "Data", "Duration", "Effect", "Exit", "Fiber", "Layer", "Option"]
   .concat(["Redacted", "Ref", "Schedule", "Schema", "Scope"])
