@@ -286,4 +286,21 @@ describe("Model.layerOpenAi", () => {
       assert.strictEqual(completion.model, "gpt-4o-mini-2024-07-18")
       assert.closeTo(completion.costUsd, (3 * 0.00015 + 5 * 0.0006) / 1000, 1e-15)
     }))
+
+  it.scoped("per-call options reach the body of a streamed request", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiServer.scoped
+      const tokens = yield* Model.streamText({ maxTokens: 50 }).stream({
+        prompt: "count",
+        temperature: 0,
+        seed: 3,
+        stop: ["five"]
+      }).pipe(EffectStream.runCollect, Effect.provide(layerFor(server)))
+      assert.strictEqual(Chunk.join(tokens, ""), "echo: count")
+      const body = server.requests[0]!.body
+      assert.deepStrictEqual(
+        [body.stream, body.temperature, body.seed, body.stop, body.max_tokens, body.model],
+        [true, 0, 3, ["five"], 50, "gpt-4o-mini"]
+      )
+    }))
 })

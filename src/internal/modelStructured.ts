@@ -2,6 +2,12 @@
  * Structured output: ask for JSON matching a schema, decode the answer, and
  * send a bad answer back with its decode error, a bounded number of times.
  *
+ * Why not `LanguageModel.generateObject`: on a decode failure it returns only
+ * a `MalformedOutput`, losing the raw text (which the retry feeds back and
+ * `InvalidOutput` carries) and the response's usage (so a failed attempt
+ * could not be charged). We call `generateText` and decode ourselves; the
+ * schema reaches flowtune's layers through `CallSettings.responseFormat`.
+ *
  * @internal
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
