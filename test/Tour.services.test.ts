@@ -2,6 +2,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { execFileSync } from "node:child_process"
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -71,7 +72,7 @@ describe("Tour with Redis and PostgreSQL", () => {
       const scram = yield* scramServer
       // The server really asks for the password: without it, the login is refused.
       const refused = yield* Effect.exit(
-        Effect.scoped(PgClient.make({ url: Redacted.make(scram.url.replace(/:pw\d+@/, "@")) }))
+        Effect.scoped(Layer.build(PgClient.layer({ url: Redacted.make(scram.url.replace(/:pw\d+@/, "@")) })))
       )
       expect(refused._tag).toBe("Failure")
       const t0 = Date.now()
