@@ -1,7 +1,5 @@
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
@@ -10,15 +8,17 @@ import * as MetricLabel from "effect/MetricLabel"
 import * as Ref from "effect/Ref"
 import * as Primitive from "../Primitive.js"
 import * as Router from "../Router.js"
+export { resetStats, stats } from "./routerStats.js"
 import * as options_ from "./options.js"
 import { unsafeMake } from "./primitive.js"
 import { compile } from "./routerComplexity.js"
+import { type CostOf, makeCostOf } from "./routerCost.js"
+import { applyCall, type Call as CallOf, emptyState, type Handle, outcomeOf, StateKey } from "./routerStats.js"
 import { errorTag } from "./stats.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Router")
 
-const StateKey = Symbol.for("flowtune/Router/state")
 const ClockTag = Clock.Clock
 
 // Metric definitions are descriptors; their values live in Effect's registry.
@@ -85,247 +85,9 @@ export const isRouter = (u: unknown): u is Router.Router.Any =>
   Primitive.isPrimitive(u) && (u as unknown as Record<symbol, unknown>)[TypeId] === TypeId
 
 // ---------------------------------------------------------------------------
-// accounting state
-
-interface RouteCounters {
-  readonly selected: number
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly interrupted: number
-  readonly fallbacks: number
-  readonly latencyNanos: number
-  readonly cost: number
-}
-
-interface State {
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly interrupted: number
-  readonly notFound: number
-  readonly fallbacks: number
-  readonly latencyNanos: number
-  readonly cost: number
-  readonly routes: ReadonlyArray<RouteCounters>
-}
-
-const zeroRoute: RouteCounters = {
-  selected: 0,
-  calls: 0,
-  successes: 0,
-  failures: 0,
-  interrupted: 0,
-  fallbacks: 0,
-  latencyNanos: 0,
-  cost: 0
-}
-
-const emptyState = (routes: number): State => ({
-  calls: 0,
-  successes: 0,
-  failures: 0,
-  interrupted: 0,
-  notFound: 0,
-  fallbacks: 0,
-  latencyNanos: 0,
-  cost: 0,
-  routes: Array.from({ length: routes }, () => zeroRoute)
-})
-
-/** One run of one route within a call. */
-interface Attempt {
-  readonly index: number
-  readonly nanos: number
-  /** 0 success, 1 failure, 2 interrupted. */
-  readonly outcome: 0 | 1 | 2
-  readonly cost: number
-  readonly fellBack: boolean
-}
-
-/** What one call of the router did, filled in as it runs. */
-interface Call {
-  selected: number
-  notFound: boolean
-  readonly attempts: Array<Attempt>
-  /** The route running now, and since when (Clock nanos). */
-  current: Entry | undefined
-  currentStart: bigint
-}
-
-const outcomeOf = (exit: Exit.Exit<unknown, unknown>): 0 | 1 | 2 =>
-  Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 2 : 1
-
-const applyCall = (state: State, call: Call, outcome: 0 | 1 | 2, nanos: number): State => {
-  const routes = state.routes.slice()
-  let cost = 0
-  let fallbacks = 0
-  if (call.selected >= 0) {
-    const r = routes[call.selected]!
-    routes[call.selected] = { ...r, selected: r.selected + 1 }
-  }
-  for (const a of call.attempts) {
-    const r = routes[a.index]!
-    routes[a.index] = {
-      selected: r.selected,
-      calls: r.calls + 1,
-      successes: r.successes + (a.outcome === 0 ? 1 : 0),
-      failures: r.failures + (a.outcome === 1 ? 1 : 0),
-      interrupted: r.interrupted + (a.outcome === 2 ? 1 : 0),
-      fallbacks: r.fallbacks + (a.fellBack ? 1 : 0),
-      latencyNanos: r.latencyNanos + a.nanos,
-      cost: r.cost + a.cost
-    }
-    cost += a.cost
-    if (a.fellBack) fallbacks++
-  }
-  return {
-    calls: state.calls + 1,
-    successes: state.successes + (outcome === 0 ? 1 : 0),
-    failures: state.failures + (outcome === 1 ? 1 : 0),
-    interrupted: state.interrupted + (outcome === 2 ? 1 : 0),
-    notFound: state.notFound + (call.notFound ? 1 : 0),
-    fallbacks: state.fallbacks + fallbacks,
-    latencyNanos: state.latencyNanos + nanos,
-    cost: state.cost + cost,
-    routes
-  }
-}
-
-const mean = (total: number, n: number) => (n === 0 ? 0 : total / n)
-const nanosToDuration = (nanos: number) => Duration.millis(nanos / 1e6)
-
-const snapshot = (name: string, keys: ReadonlyArray<string>, state: State): Router.Stats => {
-  const routes: Record<string, Router.RouteStats> = {}
-  const mix: Record<string, number> = {}
-  keys.forEach((route, i) => {
-    const r = state.routes[i]!
-    const share = mean(r.selected, state.calls)
-    mix[route] = share
-    routes[route] = {
-      route,
-      selected: r.selected,
-      share,
-      calls: r.calls,
-      successes: r.successes,
-      failures: r.failures,
-      interrupted: r.interrupted,
-      fallbacks: r.fallbacks,
-      totalLatency: nanosToDuration(r.latencyNanos),
-      meanLatency: nanosToDuration(mean(r.latencyNanos, r.calls)),
-      totalCost: r.cost,
-      meanCost: mean(r.cost, r.calls)
-    }
-  })
-  return {
-    router: name,
-    calls: state.calls,
-    successes: state.successes,
-    failures: state.failures,
-    interrupted: state.interrupted,
-    notFound: state.notFound,
-    fallbacks: state.fallbacks,
-    totalLatency: nanosToDuration(state.latencyNanos),
-    meanLatency: nanosToDuration(mean(state.latencyNanos, state.calls)),
-    totalCost: state.cost,
-    meanCost: mean(state.cost, state.calls),
-    mix,
-    routes
-  }
-}
-
-interface Handle {
-  readonly name: string
-  readonly keys: ReadonlyArray<string>
-  readonly state: Ref.Ref<State>
-}
-
-const handleOf = (self: Router.Router.Any): Handle => {
-  const handle = (self as unknown as Record<symbol, Handle | undefined>)[StateKey]
-  // Only `Router.make` builds routers; anything else here is a bug.
-  if (handle === undefined) throw new TypeError(`${String(self)} is not a Router`)
-  return handle
-}
-
-/** @internal */
-export const stats = (self: Router.Router.Any): Effect.Effect<Router.Stats> =>
-  Effect.suspend(() => {
-    const handle = handleOf(self)
-    return Effect.map(Ref.get(handle.state), (state) => snapshot(handle.name, handle.keys, state))
-  })
-
-/** @internal */
-export const resetStats = (self: Router.Router.Any): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const handle = handleOf(self)
-    return Ref.set(handle.state, emptyState(handle.keys.length))
-  })
-
-// ---------------------------------------------------------------------------
-// cost
-
-type CostOf = (output: unknown) => number
-
-const finiteCost = (router: string, option: string, x: unknown): number | undefined =>
-  x === undefined ? undefined : options_.number(router, option, x, { min: 0 })
-
-const defaultUsage = (output: unknown): Router.Usage | undefined => {
-  if (typeof output !== "object" || output === null) return undefined
-  const usage = (output as { readonly usage?: unknown }).usage
-  return typeof usage === "object" && usage !== null ? usage as Router.Usage : undefined
-}
-
-const tokens = (x: unknown): number => (typeof x === "number" && Number.isFinite(x) && x > 0 ? x : 0)
-
-const makeCostOf = (
-  router: string,
-  route: string,
-  primitive: Primitive.Primitive.Any,
-  option: number | Router.RouteCost<any> | undefined
-): CostOf => {
-  // Without a `costs` entry the costs come from the route's annotations.
-  const at = option === undefined ? `annotations of route "${route}".` : `costs.${route}.`
-  if (option !== undefined && typeof option !== "number" && (typeof option !== "object" || option === null)) {
-    options_.invalid(router, `costs.${route}`, "a number or { perCall, per1kInputTokens, per1kOutputTokens }", option)
-  }
-  if (typeof option === "object" && option.usage !== undefined) {
-    options_.func(router, `costs.${route}.usage`, option.usage)
-  }
-  const spec: Router.RouteCost<any> = option === undefined
-    ? {
-      perCall: primitive.annotations.costPerCall,
-      per1kInputTokens: primitive.annotations["costPer1kInputTokens"] as number | undefined,
-      per1kOutputTokens: primitive.annotations["costPer1kOutputTokens"] as number | undefined
-    }
-    : typeof option === "number"
-    ? { perCall: option }
-    : option
-  const perCall = finiteCost(
-    router,
-    typeof option === "number" ? `costs.${route}` : `${at}${option === undefined ? "costPerCall" : "perCall"}`,
-    spec.perCall
-  ) ?? 0
-  const perIn = finiteCost(
-    router,
-    `${at}${option === undefined ? "costPer1kInputTokens" : "per1kInputTokens"}`,
-    spec.per1kInputTokens
-  ) ?? 0
-  const perOut = finiteCost(
-    router,
-    `${at}${option === undefined ? "costPer1kOutputTokens" : "per1kOutputTokens"}`,
-    spec.per1kOutputTokens
-  ) ?? 0
-  if (perIn === 0 && perOut === 0) return () => perCall
-  const usageOf = spec.usage ?? defaultUsage
-  return (output) => {
-    const usage = usageOf(output)
-    if (usage === undefined) return perCall
-    return perCall + (tokens(usage.inputTokens) * perIn + tokens(usage.outputTokens) * perOut) / 1000
-  }
-}
-
-// ---------------------------------------------------------------------------
 // the router
+
+type Call = CallOf<Entry>
 
 interface Entry {
   readonly key: string

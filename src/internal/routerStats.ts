@@ -1,0 +1,199 @@
+/**
+ * A router's accounting: per-route counters kept in a `Ref`, updated once per
+ * call, and the `Stats` snapshot (split from `router.ts`, issue 15).
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Ref from "effect/Ref"
+import type * as Router from "../Router.js"
+
+/** @internal */
+export const StateKey = Symbol.for("flowtune/Router/state")
+
+// ---------------------------------------------------------------------------
+// accounting state
+
+interface RouteCounters {
+  readonly selected: number
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly interrupted: number
+  readonly fallbacks: number
+  readonly latencyNanos: number
+  readonly cost: number
+}
+
+/** @internal */
+export interface State {
+  readonly calls: number
+  readonly successes: number
+  readonly failures: number
+  readonly interrupted: number
+  readonly notFound: number
+  readonly fallbacks: number
+  readonly latencyNanos: number
+  readonly cost: number
+  readonly routes: ReadonlyArray<RouteCounters>
+}
+
+const zeroRoute: RouteCounters = {
+  selected: 0,
+  calls: 0,
+  successes: 0,
+  failures: 0,
+  interrupted: 0,
+  fallbacks: 0,
+  latencyNanos: 0,
+  cost: 0
+}
+
+/** @internal */
+export const emptyState = (routes: number): State => ({
+  calls: 0,
+  successes: 0,
+  failures: 0,
+  interrupted: 0,
+  notFound: 0,
+  fallbacks: 0,
+  latencyNanos: 0,
+  cost: 0,
+  routes: Array.from({ length: routes }, () => zeroRoute)
+})
+
+/** One run of one route within a call. */
+/** @internal */
+export interface Attempt {
+  readonly index: number
+  readonly nanos: number
+  /** 0 success, 1 failure, 2 interrupted. */
+  readonly outcome: 0 | 1 | 2
+  readonly cost: number
+  readonly fellBack: boolean
+}
+
+/** What one call of the router did, filled in as it runs. */
+/** @internal */
+export interface Call<Current = unknown> {
+  selected: number
+  notFound: boolean
+  readonly attempts: Array<Attempt>
+  /** The route running now, and since when (Clock nanos). */
+  current: Current | undefined
+  currentStart: bigint
+}
+
+/** @internal */
+export const outcomeOf = (exit: Exit.Exit<unknown, unknown>): 0 | 1 | 2 =>
+  Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 2 : 1
+
+/** @internal */
+export const applyCall = (state: State, call: Call, outcome: 0 | 1 | 2, nanos: number): State => {
+  const routes = state.routes.slice()
+  let cost = 0
+  let fallbacks = 0
+  if (call.selected >= 0) {
+    const r = routes[call.selected]!
+    routes[call.selected] = { ...r, selected: r.selected + 1 }
+  }
+  for (const a of call.attempts) {
+    const r = routes[a.index]!
+    routes[a.index] = {
+      selected: r.selected,
+      calls: r.calls + 1,
+      successes: r.successes + (a.outcome === 0 ? 1 : 0),
+      failures: r.failures + (a.outcome === 1 ? 1 : 0),
+      interrupted: r.interrupted + (a.outcome === 2 ? 1 : 0),
+      fallbacks: r.fallbacks + (a.fellBack ? 1 : 0),
+      latencyNanos: r.latencyNanos + a.nanos,
+      cost: r.cost + a.cost
+    }
+    cost += a.cost
+    if (a.fellBack) fallbacks++
+  }
+  return {
+    calls: state.calls + 1,
+    successes: state.successes + (outcome === 0 ? 1 : 0),
+    failures: state.failures + (outcome === 1 ? 1 : 0),
+    interrupted: state.interrupted + (outcome === 2 ? 1 : 0),
+    notFound: state.notFound + (call.notFound ? 1 : 0),
+    fallbacks: state.fallbacks + fallbacks,
+    latencyNanos: state.latencyNanos + nanos,
+    cost: state.cost + cost,
+    routes
+  }
+}
+
+const mean = (total: number, n: number) => (n === 0 ? 0 : total / n)
+const nanosToDuration = (nanos: number) => Duration.millis(nanos / 1e6)
+
+const snapshot = (name: string, keys: ReadonlyArray<string>, state: State): Router.Stats => {
+  const routes: Record<string, Router.RouteStats> = {}
+  const mix: Record<string, number> = {}
+  keys.forEach((route, i) => {
+    const r = state.routes[i]!
+    const share = mean(r.selected, state.calls)
+    mix[route] = share
+    routes[route] = {
+      route,
+      selected: r.selected,
+      share,
+      calls: r.calls,
+      successes: r.successes,
+      failures: r.failures,
+      interrupted: r.interrupted,
+      fallbacks: r.fallbacks,
+      totalLatency: nanosToDuration(r.latencyNanos),
+      meanLatency: nanosToDuration(mean(r.latencyNanos, r.calls)),
+      totalCost: r.cost,
+      meanCost: mean(r.cost, r.calls)
+    }
+  })
+  return {
+    router: name,
+    calls: state.calls,
+    successes: state.successes,
+    failures: state.failures,
+    interrupted: state.interrupted,
+    notFound: state.notFound,
+    fallbacks: state.fallbacks,
+    totalLatency: nanosToDuration(state.latencyNanos),
+    meanLatency: nanosToDuration(mean(state.latencyNanos, state.calls)),
+    totalCost: state.cost,
+    meanCost: mean(state.cost, state.calls),
+    mix,
+    routes
+  }
+}
+
+/** @internal */
+export interface Handle {
+  readonly name: string
+  readonly keys: ReadonlyArray<string>
+  readonly state: Ref.Ref<State>
+}
+
+const handleOf = (self: Router.Router.Any): Handle => {
+  const handle = (self as unknown as Record<symbol, Handle | undefined>)[StateKey]
+  // Only `Router.make` builds routers; anything else here is a bug.
+  if (handle === undefined) throw new TypeError(`${String(self)} is not a Router`)
+  return handle
+}
+
+/** @internal */
+export const stats = (self: Router.Router.Any): Effect.Effect<Router.Stats> =>
+  Effect.suspend(() => {
+    const handle = handleOf(self)
+    return Effect.map(Ref.get(handle.state), (state) => snapshot(handle.name, handle.keys, state))
+  })
+
+/** @internal */
+export const resetStats = (self: Router.Router.Any): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const handle = handleOf(self)
+    return Ref.set(handle.state, emptyState(handle.keys.length))
+  })
