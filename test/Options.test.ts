@@ -262,6 +262,19 @@ const rows: ReadonlyArray<Row> = [
   ),
   row("Stream.buffer", "capacity", "positiveInt", (v) => FlowStream.buffer(s, { capacity: v })),
   row("Stream.withName", "name", "string", (v) => FlowStream.withName(s, v)),
+  row("Stream.map", "f", "func", (v) => FlowStream.map(s, v)),
+  row("Stream.mapChunks", "f", "func", (v) => FlowStream.mapChunks(s, v)),
+  row("Stream.pipeThrough", "f", "func", (v) => FlowStream.pipeThrough(s, v)),
+  row("Stream.toPrimitive", "f", "func", (v) => FlowStream.toPrimitive(s, v)),
+  row("Stream.after", "that", "func", (v) => FlowStream.after(p, v)),
+  row(
+    "Stream.collectText",
+    "separator",
+    "func",
+    (v) => FlowStream.collectText(FlowStream.fromIterable("t", (q: string) => [q]), { separator: v }),
+    [],
+    ["f"]
+  ),
   row("Stream.share", "key", "func", (v) => FlowStream.share(s, { key: v })),
   row("Stream.share", "name", "string", (v) => FlowStream.share(s, { key: String, name: v })),
   row(

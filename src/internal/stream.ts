@@ -162,6 +162,7 @@ export const map = dual<
     f: (a: A) => B
   ) => FlowStream.StreamPrimitive<In, B, E, R>
 >(2, (self, f) => {
+  options_.func(`map(${self.name})`, "f", f)
   const body = bodyOf(self)
   return unsafeMake({ ...inherit(self), body: (input) => EffectStream.map(body(input), f) })
 })
@@ -176,6 +177,7 @@ export const mapChunks = dual<
     f: (chunk: Chunk.Chunk<A>) => Chunk.Chunk<B>
   ) => FlowStream.StreamPrimitive<In, B, E, R>
 >(2, (self, f) => {
+  options_.func(`mapChunks(${self.name})`, "f", f)
   const body = bodyOf(self)
   return unsafeMake({ ...inherit(self), body: (input) => EffectStream.mapChunks(body(input), f) })
 })
@@ -190,6 +192,7 @@ export const pipeThrough = dual<
     f: (stream: EffectStream.Stream<A, E, R>) => EffectStream.Stream<B, E2, R2>
   ) => FlowStream.StreamPrimitive<In, B, E2, R2>
 >(2, (self, f) => {
+  options_.func(`pipeThrough(${self.name})`, "f", f)
   const body = bodyOf(self)
   return unsafeMake({ ...inherit(self), body: (input) => f(body(input)) })
 })
@@ -236,13 +239,16 @@ export const after = dual<
     self: Primitive.Primitive<In, Out, E, R>,
     that: FlowStream.StreamPrimitive<Out, A, E2, R2>
   ) => FlowStream.StreamPrimitive<In, A, E | E2, R | R2>
->(2, (self, that) =>
-  unsafeMake({
+>(2, (self, that) => {
+  if (!Primitive.isPrimitive(self)) options_.invalid("Stream.after", "self", "a Primitive", self)
+  if (!isStreamPrimitive(that)) options_.invalid(`after(${self.name})`, "that", "a StreamPrimitive", that)
+  return unsafeMake({
     name: `sequence(${self.name} >> ${that.name})`,
     kind: "stream.sequence",
     children: [self, that],
     body: (input) => EffectStream.unwrap(Effect.map(self.run(input), that.stream))
-  }))
+  })
+})
 
 // ---------------------------------------------------------------------------
 // consuming
@@ -261,10 +267,12 @@ export const toPrimitive = dual<
   ) => Primitive.Primitive<In, B, E2, R2>
 >(
   (args) => isStreamPrimitive(args[0]),
-  (self, f, options) =>
-    Primitive.make(options?.name ?? `collect(${self.name})`, (input) => f(self.stream(input)), {
+  (self, f, options) => {
+    options_.func(`toPrimitive(${self.name})`, "f", f)
+    return Primitive.make(options?.name ?? `collect(${self.name})`, (input) => f(self.stream(input)), {
       annotations: { ...self.annotations, stream: self.name }
     })
+  }
 )
 
 /** @internal */
