@@ -29,6 +29,7 @@ import * as CacheRedis from "../src/Cache/Redis.js"
 import * as CacheSql from "../src/Cache/Sql.js"
 import * as Lru from "../src/internal/cacheLru.js"
 import * as Primitive from "../src/Primitive.js"
+import * as WorkflowContext from "../src/WorkflowContext.js"
 import { measure, ratios, settings, type Suite } from "./harness.js"
 
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
@@ -160,9 +161,24 @@ const suite: Suite = {
       }
       return effect
     })
+    // Like for like with the above: Effect's own Cache.get in the same loop shape and runtime.
+    const effectHitsInRun = Effect.suspend(() => {
+      let effect: Effect.Effect<unknown> = Effect.void
+      for (let j = 0; j < IN_RUN; j++) effect = Effect.zipRight(effect, effectCache.get(keys[j & (KEYS - 1)]!))
+      return effect
+    })
+    // The user's path: the default runtime (default tracer), hits inside a run context.
+    const userHitsInRun = WorkflowContext.withContext()(hitsInRun)
     let i = 0
     const next = () => keys[(i++) & (KEYS - 1)]!
     const l1 = await measure([
+      {
+        name: "flowtune L1 hit (user path: in a run, default tracer)",
+        run: () => runSyncTraced(userHitsInRun),
+        ops: IN_RUN
+      },
+      { name: "effect Cache.get (in a workflow)", run: () => runSync(effectHitsInRun), ops: IN_RUN },
+      { name: "effect Cache.get (runSync per hit)", run: () => runSync(effectCache.get(next())) },
       { name: "lru-cache get", run: () => lru.get(next()) },
       { name: "flowtune L1 hit (runSync per hit)", run: () => runSync(cached.run(next())) },
       { name: "flowtune L1 hit (in a workflow)", run: () => runSync(hitsInRun), ops: IN_RUN },
@@ -248,7 +264,10 @@ const suite: Suite = {
     return {
       results,
       ratios: {
-        ...ratios(results, [
+        ...ratios(l1, [
+          ["flowtune L1 hit (user path: in a run, default tracer)", "lru-cache get"],
+          ["flowtune L1 hit (in a workflow)", "effect Cache.get (in a workflow)"],
+          ["flowtune L1 hit (runSync per hit)", "effect Cache.get (runSync per hit)"],
           ["flowtune L1 hit (in a workflow)", "lru-cache get"],
           ["flowtune L1 hit (in a workflow)", "floor: one Effect step (in a workflow)"],
           ["floor: one Effect step (in a workflow)", "lru-cache get"],

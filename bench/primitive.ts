@@ -86,6 +86,8 @@ const suite: Suite = {
       },
       // the floor: entering the Effect runtime from a Promise, nothing else
       { name: "floor.runPromise(void)", run: () => Effect.runPromise(Effect.void) },
+      // the floor of a fan-out that gives each branch a fiber: ten fibers that do nothing
+      { name: "floor.10-fibers", run: () => Promise.all(indices.map(() => Effect.runPromise(Effect.void))) },
       // internal fast paths, not what a user gets from the README
       { name: "internal.seq.p.run-untraced", run: () => Effect.runPromise(untraced(sequence.run(0))) },
       { name: "internal.fan.p.run-untraced", run: () => Effect.runPromise(untraced(fanOut.run(0))) }
@@ -100,6 +102,7 @@ const suite: Suite = {
       ["fan.effect-all", "fan.promise-all"],
       ["fan.langchain", "fan.promise-all"],
       ["floor.runPromise(void)", "fan.promise-all"],
+      ["floor.10-fibers", "fan.promise-all"],
       ["internal.seq.p.run-untraced", "seq.effect"],
       ["internal.fan.p.run-untraced", "fan.promise-all"]
     ])
