@@ -28,7 +28,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as modelContext from "../internal/modelContext.js"
 import * as internal from "../internal/modelSimulated.js"
-import * as extras from "../internal/modelSimulatedExtras.js"
 import type * as Model from "../Model.js"
 
 /**
@@ -239,9 +238,9 @@ export const profiles: {
  * @category constructors
  */
 export const make = (profile: Profile, options?: Options): Effect.Effect<LanguageModel.Service> => {
-  // Checked here, where the options are given; the generator starts afresh
+  // Built once here so every option is checked where it is given; then afresh
   // each time the service is built, so every build draws the same sequence.
-  extras.check(profile, options)
+  internal.params(profile, options)
   return Effect.suspend(() => LanguageModel.make(internal.params(profile, options)))
 }
 
