@@ -130,7 +130,8 @@ export const guard = dual((args) => Primitive.isPrimitive(args[0]), (
         const now = yield* Clock.currentTimeMillis
         const acc = account(handle, key, now)
         // Check and reserve in one synchronous step: no other call can slip in between.
-        const over = acc.usd + acc.reservedUsd + expected.usd > handle.usd
+        // (A relative epsilon, so that three $0.01 calls fit in $0.03 despite binary sums.)
+        const over = acc.usd + acc.reservedUsd + expected.usd > handle.usd * (1 + 1e-9)
           ? "usd" as const
           : acc.tokens + acc.reservedTokens + expected.tokens > handle.tokens
           ? "tokens" as const
