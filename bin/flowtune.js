@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI (src/bin.ts) through tsx, so `npx flowtune ...` works without a build step.
+// `flowtune`: help, the version and a wrong flag are answered here by node alone (bin/cli.js);
+// a command runs the TypeScript CLI (src/bin.ts) through tsx, so `npx flowtune ...` works without a build step.
 import { spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { answer } from "./cli.js"
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const tsx = import.meta.resolve("tsx")
-const child = spawn(process.execPath, ["--import", tsx, join(root, "src", "bin.ts"), ...process.argv.slice(2)], {
-  stdio: "inherit"
-})
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))
-child.on("exit", (code, signal) => {
-  if (signal) process.kill(process.pid, signal)
-  else process.exit(code ?? 1)
-})
+const run = answer(process.argv.slice(2))
+if (run !== undefined) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+  const tsx = import.meta.resolve("tsx")
+  const child = spawn(process.execPath, ["--import", tsx, join(root, "src", "bin.ts"), ...process.argv.slice(2)], {
+    stdio: "inherit"
+  })
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))
+  child.on("exit", (code, signal) => {
+    if (signal) process.kill(process.pid, signal)
+    else process.exit(code ?? 1)
+  })
+}
