@@ -16,13 +16,14 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Cache from "../Cache.js"
+import * as Opts from "../internal/options.js"
 
 /**
  * @since 0.1.0
@@ -31,11 +32,14 @@ import * as Cache from "../Cache.js"
 export interface Options {
   /** Default: "flowtune_cache". */
   readonly table?: string | undefined
-  /** Per-operation timeout. Default: 500 millis. */
+  /**
+   * The longest one cached call spends on this tier in all: reads and writes
+   * share it (see `Cache.RemoteTier`). Default: 500 millis.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** The tier's name in stats and metrics. Default: "sql". */
   readonly name?: string | undefined
-  /** How often expired rows are deleted. Default: 1 minute. */
+  /** How often expired rows are deleted. Positive and finite. Default: 1 minute. */
   readonly purgeInterval?: Duration.DurationInput | undefined
 }
 
@@ -44,23 +48,29 @@ const never = 8_640_000_000_000_000
 
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
+const owner = "CacheSql.tier"
+
 /**
- * The SQL tier, for `Cache.layer(...)`.
+ * The SQL tier, for `Cache.layer(...)`. Options are checked when it is called
+ * (`Primitive.InvalidPrimitive` naming the option, the value and the range).
  *
  * @since 0.1.0
  * @category tiers
  */
 export const tier = (
   options: Options = {}
-): Effect.Effect<Cache.RemoteTier, never, SqlClient.SqlClient | Scope.Scope> =>
-  Effect.gen(function*() {
+): Effect.Effect<Cache.RemoteTier, never, SqlClient.SqlClient | Scope.Scope> => {
+  if (typeof options !== "object" || options === null) Opts.invalidShape(owner, "options must be an object")
+  const name = options.name === undefined ? "sql" : Opts.nonEmptyString(owner, "name", options.name)
+  const table = options.table ?? "flowtune_cache"
+  if (typeof table !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) {
+    Opts.invalid(owner, "table", "an SQL identifier (letters, digits, _; not starting with a digit)", table)
+  }
+  const timeout = Opts.durationOr(owner, "timeout", options.timeout, "500 millis")
+  // 0, NaN or a negative interval would purge in a tight loop (100% CPU): refused here.
+  const purgeInterval = Opts.durationOr(owner, "purgeInterval", options.purgeInterval, "1 minute")
+  return Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const name = options.name ?? "sql"
-    const table = options.table ?? "flowtune_cache"
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) {
-      return yield* Effect.dieMessage(`CacheSql: invalid table name ${JSON.stringify(table)}`)
-    }
-    const timeout = Duration.decode(options.timeout ?? "500 millis")
     const fail = (operation: string) => (cause: unknown) => new Cache.CacheTierError({ tier: name, operation, cause })
 
     // Created on first use rather than at startup, so a database that is down
@@ -94,7 +104,7 @@ export const tier = (
         : Effect.void
     ).pipe(Effect.ignore)
     yield* Effect.forkScoped(
-      Effect.repeat(purge, Schedule.spaced(Duration.decode(options.purgeInterval ?? "1 minute")))
+      Effect.repeat(purge, Schedule.spaced(purgeInterval))
     )
 
     const remote: Cache.RemoteTier = {
@@ -122,6 +132,7 @@ export const tier = (
     }
     return remote
   })
+}
 
 /**
  * A one-tier stack: SQL only, on whatever `SqlClient` is provided.

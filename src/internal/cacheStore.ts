@@ -124,7 +124,7 @@ export interface ConfigInput {
 /** Checks every option where it is given (a bad option is a bug in the program). @internal */
 export const makeConfig = (owner: string, options: ConfigInput): Config => {
   const namespace = Options.nonEmptyString(owner, "namespace", options.namespace)
-  const rawVersion = options.version ?? "1"
+  const rawVersion = options.version === undefined ? "1" : options.version
   if (typeof rawVersion !== "string" && typeof rawVersion !== "number") {
     Options.invalid(owner, "version", "a string or a number", rawVersion)
   }

@@ -33,7 +33,6 @@ import {
 } from "./cacheStore.js"
 import * as Tier from "./cacheTier.js"
 import * as Options from "./options.js"
-import { isRecording } from "./primitive.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Cache")
@@ -66,7 +65,7 @@ export const wrap = dual(
     const config = makeConfig(owner, {
       ...options,
       name: self.name,
-      namespace: options.namespace ?? self.name,
+      namespace: options.namespace === undefined ? self.name : options.namespace,
       costPerCall: typeof annotated === "number" && annotated >= 0 && Number.isFinite(annotated) ? annotated : 0
     })
     const keyOf: (input: In) => string = options.key === undefined
@@ -75,9 +74,6 @@ export const wrap = dual(
     const checkpoints = Options.booleanOr(owner, "checkpoints", options.checkpoints, false)
     const tag = tiersTag()
     const name = `cache(${self.name})`
-    // No stack capture: the span's name already says where it comes from, and
-    // capturing one cost more than the hit itself in bench/cache.ts.
-    const spanOptions = { attributes: { "flowtune.primitive.kind": "cache" }, captureStackTrace: false }
     // One-entry memo: almost every call sees the same layer, so the store lookup is skipped.
     let last: Store | undefined
     const lookup = (fiber: Fiber.RuntimeFiber<unknown, unknown>, input: In): Effect.Effect<Out, E, R> => {
@@ -97,28 +93,16 @@ export const wrap = dual(
       const inRun = checkpoints && context.unsafeMap.has(WorkflowContext.WorkflowContext.key)
       return getOrCompute(store, key, () => self.run(input), now, inRun)
     }
-    const body = (input: In): Effect.Effect<Out, E, R | Cache.CacheTiers> =>
-      Effect.withFiberRuntime((fiber) => lookup(fiber as Fiber.RuntimeFiber<unknown, unknown>, input))
-    const cached = Primitive.make(name, body)
-    // The hit path is one fiber-runtime step: the tracer check that
-    // `Primitive.make` adds as a second step is folded into it (an L1 hit is
-    // ~4 runloop steps in all; each extra one was measurable in bench/cache.ts).
-    // Spans only when a tracer that keeps them is installed, as every primitive does (see `isRecording`).
-    const run = (input: In): Effect.Effect<Out, E, R | Cache.CacheTiers> =>
-      Effect.withFiberRuntime<Out, E, R | Cache.CacheTiers>((fiber) =>
-        isRecording(fiber as Fiber.RuntimeFiber<unknown, unknown>)
-          ? Effect.withSpan(body(input), name, spanOptions)
-          : lookup(fiber as Fiber.RuntimeFiber<unknown, unknown>, input)
-      )
-    // A cached primitive is a wrapper (kind "cache", one child), not a step.
-    // (Patched until `Primitive.make` takes a run hook and children: issue 15.)
-    Object.assign(cached, { kind: "cache", children: [self], run })
-    ;(cached as any)[TypeId] = { // `any`: see `infoOf`
-      namespace: config.namespace,
-      version: config.version,
-      key: keyOf,
-      config
-    } satisfies CachedInfo
+    const info: CachedInfo = { namespace: config.namespace, version: config.version, key: keyOf, config }
+    // A wrapper (kind "cache", one child), built in one call: the hit path is the
+    // run hook itself, in the same runloop step as the tracer check.
+    const cached = Primitive.makeWith<In, Out, E, R | Cache.CacheTiers>({
+      name,
+      kind: "cache",
+      children: [self],
+      fields: { [TypeId]: info },
+      run: (input, fiber) => lookup(fiber, input)
+    })
     return cached as unknown as Cache.Cached<In, Out, E, R>
   }
 )
@@ -209,11 +193,14 @@ export const clear = (namespace: string): Effect.Effect<void, never, Cache.Cache
 /** @internal */
 export const makeStore = <A, I>(
   options: Cache.StoreOptions<A, I>
-): Effect.Effect<Cache.Store<A>, never, Cache.CacheTiers> =>
-  withRuntime((runtime) =>
+): Effect.Effect<Cache.Store<A>, never, Cache.CacheTiers> => {
+  // Checked at the call, like every constructor's options.
+  const owner = `Cache.makeStore(${Options.show(options?.namespace)})`
+  if (typeof options !== "object" || options === null) Options.invalidShape(owner, "options must be an object")
+  if (options.schema === undefined) Options.invalid(owner, "schema", "a Schema", options.schema)
+  const config = makeConfig(owner, { ...options, name: String(options.namespace) })
+  return withRuntime((runtime) =>
     Effect.sync(() => {
-      const owner = `Cache.makeStore(${String(options.namespace)})`
-      const config = makeConfig(owner, { ...options, name: String(options.namespace) })
       const s = storeOf(runtime, config)
       const get = (key: string): Effect.Effect<Option.Option<A>> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -276,3 +263,4 @@ export const makeStore = <A, I>(
       return store
     })
   )
+}
