@@ -6,6 +6,12 @@
  * cost of the call from a price table, metrics (`flowtune_model_*`) and
  * GenAI span attributes.
  *
+ * Beyond text: `generateObject` decodes the answer into a Schema (retrying
+ * with the decode error fed back), `generateWithTools` runs the
+ * call-tool-answer loop with tools that are primitives, and every primitive
+ * takes per-call options (`{ prompt, temperature, maxTokens, stop, seed,
+ * model }`) that are part of its input, hence of its cache key.
+ *
  * Two backends ship with it: `layerOpenAi` (any OpenAI-compatible server,
  * through `/chat/completions`) and `layerSimulated` (a deterministic model
  * with the guide's latency and cost profiles, driven by Effect's `Clock` so

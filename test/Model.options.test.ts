@@ -45,6 +45,23 @@ describe("Model options", () => {
     rejects(() => Model.generate({ costPerCall: -1 }), /"costPerCall"/)
     rejects(() => Model.generateObject({ schema: Schema.String, decodeRetries: -1 }), /"decodeRetries"/)
     rejects(() => Model.generateObject({ schema: "nope" as never }), /"schema"/)
+    const tool = Model.tool({
+      parameters: Schema.Struct({ x: Schema.Number }),
+      primitive: Primitive.make("t", (_: { readonly x: number }) => Effect.void)
+    })
+    for (const value of [0, -1, 1.5, Number.NaN]) {
+      rejects(() => Model.generateWithTools({ tools: { tool }, maxRounds: value }), /"maxRounds"/)
+    }
+    rejects(() => Model.generateWithTools({ tools: {} }), /at least one tool/)
+    rejects(() => Model.generateWithTools({ tools: { "get weather": tool } }), /"tools.get weather"/)
+    rejects(
+      () => Model.generateWithTools({ tools: { tool: { ...tool, parameters: Schema.String as never } } }),
+      /"tools.tool.parameters"/
+    )
+    rejects(
+      () => Model.generateWithTools({ tools: { tool: { ...tool, primitive: (() => 1) as never } } }),
+      /"tools.tool.primitive"/
+    )
   })
 
   it("every option of the OpenAI layer is checked where it is given", () => {
