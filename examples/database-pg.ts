@@ -4,6 +4,8 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx examples/database-pg.ts
  *
+ * Then a full pool whose callers time out (the statements are cancelled on
+ * the server), and a connection failure that says why.
  * Without DATABASE_URL only the SQLite part runs.
  */
 import * as Duration from "effect/Duration"
@@ -25,6 +27,28 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`a 10 s query: ${error._tag}`)
 })
 
+// A full pool: 3 connections, 3 statements of 8 s, each under a 300 ms timeout. The callers get control back
+// after ~0.3-0.6 s and the statements are cancelled on the server (outside the pool), so the next query runs.
+const fullPool = Effect.gen(function*() {
+  const timed = Primitive.timeout(slow, "300 millis")
+  const [took, errors] = yield* Effect.timed(
+    Effect.forEach([8, 8, 8], (s) => Effect.flip(Primitive.run(timed, s)), { concurrency: 3 })
+  )
+  yield* Effect.log(`3 timeouts on a full pool: ${errors.map((e) => e._tag).join(", ")} after ${Duration.format(took)}`)
+  const [next] = yield* Effect.timed(Primitive.run(square, 7))
+  yield* Effect.log(`the next query ran in ${Duration.format(next)}`)
+}).pipe(
+  Effect.provide(Database.layerPgConfig({ min: 3, max: 3, applicationName: "flowtune-example-full" })),
+  Effect.orDie
+)
+
+// A connection failure says why: here nothing listens on port 1.
+const refused = Layer.build(Database.layerPg({ url: "postgres://postgres@127.0.0.1:1/app", min: 1 })).pipe(
+  Effect.scoped,
+  Effect.flip,
+  Effect.flatMap((error) => Effect.log(error.message))
+)
+
 const sqlite = Effect.gen(function*() {
   const rows = yield* Primitive.run(Database.query("answer", (_: void, sql) => sql`SELECT 42 AS answer`), undefined)
   yield* Effect.log(`sqlite says ${JSON.stringify(rows)}`)
@@ -34,7 +58,7 @@ const PgLive = Database.layerPgConfig({ applicationName: "flowtune-example" }).p
 
 const postgres = process.env["DATABASE_URL"] === undefined
   ? Effect.log("DATABASE_URL is not set: skipping the PostgreSQL pool, running SQLite only")
-  : Effect.provide(program, PgLive)
+  : Effect.provide(program, PgLive).pipe(Effect.zipRight(fullPool), Effect.zipRight(refused))
 
 Effect.runPromise(
   Effect.zipRight(postgres, sqlite.pipe(Effect.provide(Database.layerSqlite({ filename: ":memory:" }))))
