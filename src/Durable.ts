@@ -23,7 +23,8 @@
  * ```ts
  * import * as Effect from "effect/Effect"
  * import * as Schema from "effect/Schema"
- * import { Durable, Primitive } from "flowtune"
+ * import * as Durable from "flowtune/Durable"
+ * import * as Primitive from "flowtune/Primitive"
  *
  * const summarize = Primitive.make("summarize", (text: string) => Effect.succeed(text.slice(0, 10)))
  *   .pipe(Durable.activity({ success: Schema.String }))
