@@ -524,6 +524,22 @@ export interface ObjectCompletion<A> extends Completion {
 }
 
 /**
+ * The schema of an `ObjectCompletion` of `value`, so a structured result can
+ * be cached in Redis or SQL: `Cache.wrap(extract, { schema: Model.objectCompletion(Ticket) })`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const objectCompletion = <A, I>(value: Schema.Schema<A, I>): Schema.Schema<ObjectCompletion<A>, {
+  readonly text: string
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number }
+  readonly costUsd: number
+  readonly model: string
+  readonly value: I
+  readonly attempts: number
+}> => Schema.Struct({ ...Completion.fields, value, attempts: Schema.Number })
+
+/**
  * Structured output as a primitive: the model is asked for JSON matching
  * `schema` (the JSON Schema as `response_format` where the layer supports it,
  * instructions in the prompt where not), and the answer is decoded. An answer

@@ -45,6 +45,19 @@ describe("Model.generateObject on the simulated model", () => {
       assert.deepStrictEqual(yield* spent(name, "fast"), { calls: 1, costUsd: 0.0005 })
     }))
 
+  it.effect("a structured result round-trips through its schema (so it can be cached in Redis or SQL)", () =>
+    Effect.gen(function*() {
+      const Dated = Schema.Struct({ at: Schema.DateFromString })
+      const result = yield* Primitive.run(Model.generateObject({ schema: Dated }), "when?").pipe(
+        Effect.provide(simulated({ objects: [{ at: "2026-12-01T00:00:00.000Z" }] }))
+      )
+      assert.instanceOf(result.value.at, Date)
+      const schema = Model.objectCompletion(Dated)
+      const json = JSON.parse(JSON.stringify(yield* Schema.encode(schema)(result)))
+      assert.strictEqual(json.value.at, "2026-12-01T00:00:00.000Z")
+      assert.deepStrictEqual(yield* Schema.decodeUnknown(schema)(json), result)
+    }))
+
   it.effect("without canned answers, generates valid objects from the schema, the same for the same seed", () =>
     Effect.gen(function*() {
       const run = (seed: number) =>
