@@ -14,7 +14,8 @@ export default defineConfig({
     ]
   },
   test: {
-    include: ["test/**/*.test.ts"],
+    // The tour (an npm workspace, tour/) is tested with the library: `npm test` runs both.
+    include: ["test/**/*.test.ts", "tour/test/**/*.test.ts"],
     // Integration suites share one Redis and one PostgreSQL; files run in parallel but each uses its own keys.
     testTimeout: 30_000,
     hookTimeout: 30_000,

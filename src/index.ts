@@ -123,3 +123,10 @@ export * as Concurrency from "./Concurrency.js"
  * @since 0.1.0
  */
 export * as Budget from "./Budget.js"
+
+/**
+ * What a run cost: the model calls inside an effect, measured from what each call actually cost.
+ *
+ * @since 0.1.0
+ */
+export * as Cost from "./Cost.js"

@@ -19,7 +19,8 @@ import { fileURLToPath } from "node:url"
 import * as Cli from "../bin/cli.js"
 import type * as TourModule from "./Tour.js"
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+// The repository root (tour/src/.. /..): bench/ lives there, beside the library it measures.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 type Options = Extract<Cli.Parsed, { readonly _tag: "Run" }>["options"]
 
@@ -76,6 +77,7 @@ const bench = (options: Options, suites: ReadonlyArray<string>) =>
       process.execPath,
       "--import",
       "tsx",
+      "--conditions=@flowtune/source",
       join(root, "bench", "index.ts"),
       ...args
     ).pipe(
@@ -90,7 +92,7 @@ const bench = (options: Options, suites: ReadonlyArray<string>) =>
 
 const profile = (options: Options) =>
   Effect.gen(function*() {
-    const [Tour, Profile] = yield* Effect.all([loadTour, Effect.promise(() => import("./Profile.js"))])
+    const [Tour, Profile] = yield* Effect.all([loadTour, Effect.promise(() => import("flowtune/Profile"))])
     const steps = stepsOf(options)
     yield* Console.log(`Profiling the tour (${steps?.join(", ") ?? "all steps"}) under the V8 CPU profiler…`)
     const result = yield* Profile.cpu(

@@ -11,11 +11,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Cache from "../Cache.js"
-import * as CacheRedis from "../Cache/Redis.js"
-import * as CacheSql from "../Cache/Sql.js"
-import type * as Model from "../Model.js"
-import * as Primitive from "../Primitive.js"
+import * as Cache from "flowtune/Cache"
+import * as CacheRedis from "flowtune/Cache/Redis"
+import * as CacheSql from "flowtune/Cache/Sql"
+import type * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 import type * as Tour from "../Tour.js"
 import {
   claim,

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import * as Cli from "../bin/cli.js"
 import * as Tour from "../src/Tour.js"
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const start = performance.now()
   // Pipes, not a terminal: what CI and `| less` see.
-  const out = spawnSync(process.execPath, ["bin/flowtune.js", ...args], {
+  const out = spawnSync(process.execPath, [fileURLToPath(new URL("../bin/flowtune.js", import.meta.url)), ...args], {
     encoding: "utf8",
     env: { ...process.env, npm_lifecycle_event: "", ...env },
     timeout: 30_000

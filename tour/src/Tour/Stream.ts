@@ -9,9 +9,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Model from "../Model.js"
-import * as Primitive from "../Primitive.js"
-import * as FlowStream from "../Stream.js"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
+import * as FlowStream from "flowtune/Stream"
 import type * as Tour from "../Tour.js"
 import { allowanceMs, claim, model, type Step, TourEnv, traced } from "./Common.js"
 import * as World from "./World.js"

@@ -9,7 +9,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import * as Tour from "../src/Tour.js"
-import { postgresUrl, redisUrl, uniquePrefix } from "./support/services.js"
+import { postgresUrl, redisUrl, uniquePrefix } from "../../test/support/services.js"
 
 const freePort = Effect.async<number>((resume) => {
   const server = createServer()

@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Model from "../Model.js"
-import * as Primitive from "../Primitive.js"
+import type * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 import type * as Tour from "../Tour.js"
 import { claim, model, simulated, type Step, TourEnv, traced } from "./Common.js"
 import * as Parallel from "./Parallel.js"

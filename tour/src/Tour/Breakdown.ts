@@ -8,11 +8,11 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Advisor from "../Advisor.js"
-import * as Metrics from "../Metrics.js"
-import * as Primitive from "../Primitive.js"
+import * as Advisor from "flowtune/Advisor"
+import * as Metrics from "flowtune/Metrics"
+import * as Primitive from "flowtune/Primitive"
 import type * as Tour from "../Tour.js"
-import * as Tracing from "../Tracing.js"
+import * as Tracing from "flowtune/Tracing"
 import * as Baseline from "./Baseline.js"
 import { claim, type Step, toGuideTime, toTimeline, TourEnv } from "./Common.js"
 import * as Parallel from "./Parallel.js"

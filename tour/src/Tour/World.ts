@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import * as Model from "../Model.js"
+import * as Model from "flowtune/Model"
 
 /**
  * The simulated models of the tour, by the role they play in the guide.

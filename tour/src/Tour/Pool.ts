@@ -21,7 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Pool from "effect/Pool"
 import type * as Scope from "effect/Scope"
 import { mkdirSync } from "node:fs"
-import * as Database from "../Database.js"
+import * as Database from "flowtune/Database"
 import type * as Tour from "../Tour.js"
 import { claim, mean, sleepGuide, type Step, timed, TourEnv, traced } from "./Common.js"
 

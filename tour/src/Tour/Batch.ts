@@ -7,8 +7,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Batch from "../Batch.js"
-import * as Primitive from "../Primitive.js"
+import * as Batch from "flowtune/Batch"
+import * as Primitive from "flowtune/Primitive"
 import type * as Tour from "../Tour.js"
 import { claim, mean, sleepGuide, type Step, timed, TourEnv, traced } from "./Common.js"
 

@@ -16,12 +16,12 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Cost from "flowtune/Cost"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
+import * as Tracing from "flowtune/Tracing"
 import { mkdirSync } from "node:fs"
-import * as CostLedger from "../internal/costLedger.js"
-import * as Model from "../Model.js"
-import * as Primitive from "../Primitive.js"
 import type * as Tour from "../Tour.js"
-import * as Tracing from "../Tracing.js"
 import type * as World from "./World.js"
 
 /**
@@ -87,7 +87,7 @@ export const allowanceMs = 20
 export const costed = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<readonly [A, { readonly costUsd: number; readonly calls: number }], E, R> =>
-  Effect.map(CostLedger.measure(self), ([a, ledger]) => [a, { costUsd: ledger.costUsd, calls: ledger.calls }] as const)
+  Effect.map(Cost.measure(self), ([a, ledger]) => [a, { costUsd: ledger.costUsd, calls: ledger.calls }] as const)
 
 /**
  * Spans with their times in guide milliseconds (divided by the scale), so

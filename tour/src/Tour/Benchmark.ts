@@ -7,8 +7,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import * as Benchmark from "../Benchmark.js"
-import * as Primitive from "../Primitive.js"
+import * as Benchmark from "flowtune/Benchmark"
+import * as Primitive from "flowtune/Primitive"
 import type * as Tour from "../Tour.js"
 import { claim, type Step, TourEnv, traced } from "./Common.js"
 import * as RouterStep from "./Router.js"

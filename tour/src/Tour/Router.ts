@@ -7,8 +7,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Primitive from "../Primitive.js"
-import * as Router from "../Router.js"
+import * as Primitive from "flowtune/Primitive"
+import * as Router from "flowtune/Router"
 import type * as Tour from "../Tour.js"
 import { claim, costed, mean, model, type Step, timed, TourEnv, traced } from "./Common.js"
 import * as World from "./World.js"
