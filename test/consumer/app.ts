@@ -11,6 +11,7 @@ import * as Budget from "flowtune/Budget"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as CacheSql from "flowtune/Cache/Sql"
 import * as Concurrency from "flowtune/Concurrency"
+import * as Cost from "flowtune/Cost"
 import * as Database from "flowtune/Database"
 import * as Durable from "flowtune/Durable"
 import * as DurablePg from "flowtune/Durable/Pg"
@@ -87,7 +88,8 @@ export const layers = {
   rateLimit: RateLimit.layerMemory,
   rateLimitRedis: RateLimitRedis.layer,
   durable: Durable.layerMemory,
-  durablePg: DurablePg.layer
+  durablePg: DurablePg.layer,
+  cost: Cost.measure
 }
 
 export const main = async (): Promise<Array<string>> => {
