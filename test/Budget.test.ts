@@ -7,6 +7,7 @@ import * as TestClock from "effect/TestClock"
 import * as Budget from "../src/Budget.js"
 import * as Model from "../src/Model.js"
 import * as Primitive from "../src/Primitive.js"
+import * as WorkflowContext from "../src/WorkflowContext.js"
 
 /** A simulated model at $0.01 a call (800 ms), and a count of the calls that reached it. */
 const priced = (costPerCall = 0.01) => {
@@ -104,6 +105,24 @@ describe("Budget", () => {
       const a = yield* Budget.spending(budget, "tenant-a")
       const b = yield* Budget.spending(budget, "tenant-b")
       assert.deepStrictEqual([a.tokens, b.tokens], [34, 17])
+    }))
+
+  it.effect("a budget keyed by run gives every run its own account", () =>
+    Effect.gen(function*() {
+      const budget = yield* Budget.make({ name: "per-run", usd: 0.01 })
+      const guarded = Budget.guard(priced().model, budget, { key: "run" })
+      const run = (runId: string) =>
+        Effect.gen(function*() {
+          const first = yield* Effect.exit(Primitive.run(guarded, "a"))
+          const second = yield* Effect.exit(Primitive.run(guarded, "b"))
+          return [Exit.isSuccess(first), Exit.isSuccess(second)]
+        }).pipe(WorkflowContext.withContext({ runId }))
+      const results = yield* runAll([run("run-1"), run("run-2")], "2 seconds")
+      assert.deepStrictEqual(results.map((e) => Exit.isSuccess(e) ? e.value : undefined), [[true, false], [
+        true,
+        false
+      ]])
+      assert.strictEqual((yield* Budget.spending(budget, "run-1")).usd, 0.01)
     }))
 
   it("checks its options where they are given", () => {
