@@ -19,7 +19,7 @@
  * ```ts
  * import { NodeContext, NodeRuntime } from "@effect/platform-node"
  * import { Effect } from "effect"
- * import * as Tour from "flowtune/Tour"
+ * import * as Tour from "@flowtune/tour"
  *
  * Tour.run({ scale: 0.1 }).pipe(
  *   Effect.tap((result) => Effect.log(Tour.formatSummary(result))),
