@@ -1,0 +1,134 @@
+/**
+ * `npm run bench -- durable`: what durable mode costs per activity.
+ *
+ * 1. In memory, CPU: a workflow of 10 activities through `Durable.workflow(...).run` against the same
+ *    10 steps as a plain `Primitive.run`, both with one `runPromise` per workflow on one runtime
+ *    (the same entry point and loop shape). Each durable run is a new execution (a new idempotency key).
+ * 2. On PostgreSQL (when DATABASE_URL is set), wall time: one runner in this process, workflows of 10
+ *    activities run one after another; milliseconds per activity and the bytes the engine stored per activity.
+ *    Against a model call of 1 s this is the share durable mode adds.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
+import { execFileSync } from "node:child_process"
+import { createServer } from "node:net"
+import * as Durable from "../src/Durable.js"
+import * as DurablePg from "../src/Durable/Pg.js"
+import * as Primitive from "../src/Primitive.js"
+import { measureAll, pairedRatios, type Suite } from "./harness.js"
+
+const steps = 10
+const step = (i: number) => Primitive.make(`step${i}`, (s: string) => Effect.succeed(`${s}.${i}`))
+const plain = Primitive.sequence(
+  step(0),
+  step(1),
+  step(2),
+  step(3),
+  step(4),
+  step(5),
+  step(6),
+  step(7),
+  step(8),
+  step(9)
+)
+const durably = (i: number) => Durable.activity(step(i), { success: Schema.String })
+const durableBody = Primitive.sequence(
+  durably(0),
+  durably(1),
+  durably(2),
+  durably(3),
+  durably(4),
+  durably(5),
+  durably(6),
+  durably(7),
+  durably(8),
+  durably(9)
+)
+const workflow = (name: string) =>
+  Durable.workflow(durableBody, {
+    name,
+    payload: Schema.String,
+    success: Schema.String,
+    error: Schema.instanceOf(Durable.UnkeyableInput),
+    idempotencyKey: (s) => s
+  })
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+const onPostgres = async (url: string, workflows: number) => {
+  const prefix = `flowtune_bench${process.pid}`
+  const psql = (sql: string) => execFileSync("psql", [url, "-qAtc", sql], { encoding: "utf8" }).trim()
+  const wf = workflow("bench-pg")
+  const port = await freePort()
+  const runtime = ManagedRuntime.make(
+    wf.layer.pipe(
+      Layer.provideMerge(
+        DurablePg.layer({ url, prefix, runner: { host: "127.0.0.1", port }, pollInterval: "20 millis" })
+      )
+    )
+  )
+  try {
+    await runtime.runPromise(wf.run("warm-up"))
+    const start = performance.now()
+    for (let i = 0; i < workflows; i++) await runtime.runPromise(wf.run(`w${i}`))
+    const msPerActivity = (performance.now() - start) / (workflows * steps)
+    const bytes = Number(psql(
+      `select coalesce(sum(pg_total_relation_size(quote_ident(tablename))), 0) from pg_tables where tablename like '${prefix}\\_%'`
+    ))
+    return { msPerActivity, bytesPerActivity: bytes / ((workflows + 1) * steps) }
+  } finally {
+    await runtime.dispose()
+    const tables = psql(
+      `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
+    )
+    if (tables) psql(`drop table if exists ${tables} cascade`)
+  }
+}
+
+const suite: Suite = {
+  name: "durable",
+  description: "Durable mode: per-activity overhead in memory (CPU) and on PostgreSQL (wall), against plain primitives",
+  run: async ({ quick }) => {
+    const wf = workflow("bench-memory")
+    const runtime = ManagedRuntime.make(wf.layer.pipe(Layer.provideMerge(Durable.layerMemory)))
+    let n = 0
+    const measured = await measureAll([
+      { name: "plain (Primitive.run, 10 steps)", ops: steps, run: () => runtime.runPromise(Primitive.run(plain, "x")) },
+      { name: "durable in memory (10 activities)", ops: steps, run: () => runtime.runPromise(wf.run(`k${n++}`)) }
+    ], quick ? { rounds: 3, timePerRoundMs: 100, warmupMs: 50 } : { rounds: 7, timePerRoundMs: 300, warmupMs: 300 })
+    await runtime.dispose()
+    const { ratios, spreads } = pairedRatios(measured, [[
+      "durable in memory (10 activities)",
+      "plain (Primitive.run, 10 steps)"
+    ]])
+    const memoryOverheadUs = (measured.cpu["durable in memory (10 activities)"]! -
+      measured.cpu["plain (Primitive.run, 10 steps)"]!) / 1000
+    const results: Record<string, number> = { ...measured.cpu }
+    const notes = [
+      `in memory: ${memoryOverheadUs.toFixed(1)} us of CPU added per activity (${
+        (memoryOverheadUs / 10_000).toFixed(4)
+      }% of a 1 s model call)`
+    ]
+    const url = process.env.DATABASE_URL
+    if (url) {
+      const pg = await onPostgres(url, quick ? 3 : 10)
+      results["postgres: ms per activity (wall)"] = pg.msPerActivity * 1e6
+      notes.push(
+        `on PostgreSQL: ${pg.msPerActivity.toFixed(1)} ms per activity (wall, one runner, poll 20 ms) = ${
+          (pg.msPerActivity / 10).toFixed(2)
+        }% of a 1 s model call; ${Math.round(pg.bytesPerActivity)} bytes stored per activity (tables and indexes)`
+      )
+    } else notes.push("on PostgreSQL: not measured (set DATABASE_URL)")
+    return { results, wall: measured.wall, ratios, spreads, notes }
+  }
+}
+
+export default suite
