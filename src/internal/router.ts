@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
@@ -10,7 +11,7 @@ import * as Primitive from "../Primitive.js"
 import * as Router from "../Router.js"
 export { resetStats, stats } from "./routerStats.js"
 import * as options_ from "./options.js"
-import { unsafeMake } from "./primitive.js"
+import { isRecording, unsafeMake } from "./primitive.js"
 import { compile } from "./routerComplexity.js"
 import { type CostOf, makeCostOf } from "./routerCost.js"
 import { applyCall, type Call as CallOf, emptyState, type Handle, outcomeOf, StateKey } from "./routerStats.js"
@@ -277,33 +278,39 @@ export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>):
     )
   }
 
-  const body = (input: unknown): Effect.Effect<unknown, unknown, unknown> =>
-    Effect.withFiberRuntime((fiber) => {
-      const tracing = fiber.getFiberRef(FiberRef.currentTracerEnabled)
-      const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      const clock = Context.get(fiber.currentDefaultServices, ClockTag)
-      const start = clock.unsafeCurrentTimeNanos()
-      const call: Call = { selected: -1, notFound: false, attempts: [], current: undefined, currentStart: start }
-      const selected = select(input)
-      const routed = Effect.isEffect(selected)
-        ? Effect.flatMap(selected, (s) => dispatch(s, input, clock, call, tracing))
-        : dispatch(selected, input, clock, call, tracing)
-      return Effect.onExit(routed, (exit) => record(call, exit, clock, start, ambient))
-    })
+  // One call, given the running fiber: the primitive runs it in the same
+  // step as its tracer check. Span attributes are only written when the
+  // primitive has opened its own span (a recording tracer), never on the caller's.
+  const direct = (input: unknown, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+    const tracing = isRecording(fiber)
+    const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    const clock = Context.get(fiber.currentDefaultServices, ClockTag)
+    const start = clock.unsafeCurrentTimeNanos()
+    const call: Call = { selected: -1, notFound: false, attempts: [], current: undefined, currentStart: start }
+    const selected = select(input)
+    const routed = Effect.isEffect(selected)
+      ? Effect.flatMap(selected, (s) => dispatch(s, input, clock, call, tracing))
+      : dispatch(selected, input, clock, call, tracing)
+    return Effect.onExit(routed, (exit) => record(call, exit, clock, start, ambient))
+  }
 
-  const self = unsafeMake({
+  // Everything a router exposes is given at construction: the finished
+  // primitive is never patched (issue 15).
+  return unsafeMake({
     name,
     kind: "router",
     children: entries.map((e) => e.primitive),
     annotations: {},
-    body
-  }) as unknown as Record<string | symbol, unknown>
-  self[TypeId] = TypeId
-  self[StateKey] = { name, keys, state } satisfies Handle
-  self["routes"] = routes
-  self["defaultRoute"] = defaultKey
-  self["fallback"] = fallback
-  return self as unknown as Router.Router.Any
+    body: (input: unknown) => Effect.withFiberRuntime<unknown, unknown, unknown>((fiber) => direct(input, fiber)),
+    direct,
+    fields: {
+      [TypeId]: TypeId,
+      [StateKey]: { name, keys, state } satisfies Handle,
+      routes,
+      defaultRoute: defaultKey,
+      fallback
+    }
+  }) as unknown as Router.Router.Any
 }
 
 // ---------------------------------------------------------------------------
