@@ -130,3 +130,12 @@ export * as Budget from "./Budget.js"
  * @since 0.1.0
  */
 export * as Cost from "./Cost.js"
+
+/**
+ * A rate limit for any primitive, shared by every process on the same store
+ * (memory or Redis). Durable workflows live in `flowtune/Durable` (not
+ * re-exported here: they need the optional peer `@effect/workflow`).
+ *
+ * @since 0.2.0
+ */
+export * as RateLimit from "./RateLimit.js"
