@@ -45,6 +45,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type { NoInfer } from "effect/Types"
 import * as internal from "./internal/primitive.js"
+import * as resilience from "./internal/primitiveResilience.js"
 import type { Sequence } from "./internal/primitiveSequence.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
 
@@ -529,7 +530,7 @@ export interface RetryOptions<E, R> {
 export const retry: {
   <E, R2>(options: RetryOptions<E, R2>): <In, Out, R>(self: Primitive<In, Out, E, R>) => Primitive<In, Out, E, R | R2>
   <In, Out, E, R, R2>(self: Primitive<In, Out, E, R>, options: RetryOptions<E, R2>): Primitive<In, Out, E, R | R2>
-} = internal.retry
+} = resilience.retry
 
 /**
  * Fails with `PrimitiveTimeout` when the step takes longer than `duration`,
@@ -546,7 +547,7 @@ export const timeout: {
     self: Primitive<In, Out, E, R>,
     duration: Duration.DurationInput
   ): Primitive<In, Out, E | PrimitiveTimeout, R>
-} = internal.timeout
+} = resilience.timeout
 
 /**
  * Options of `fallback`.
@@ -577,7 +578,7 @@ export const fallback: {
     alternatives: Alts,
     options: FallbackOptions<E | Error<Alts[number]>>
   ): Primitive<In, Out | Output<Alts[number]>, E | Error<Alts[number]>, R | Context<Alts[number]>>
-} = internal.fallback as any // overloads are checked at call sites; the implementation is untyped
+} = resilience.fallback as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Runs a primitive on one input inside a run context: the current one, or a

@@ -1,12 +1,10 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
-import * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
@@ -54,7 +52,8 @@ const checkConcurrency = (owner: string, concurrency: unknown): number =>
     ? concurrency
     : Options.invalid(owner, "concurrency", `a positive integer or "unbounded"`, concurrency)
 
-const checkOptions = (owner: string, options: unknown): void => {
+/** @internal */
+export const checkOptions = (owner: string, options: unknown): void => {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     Options.invalidShape(owner, `options must be an object, got ${Options.show(options)}`)
   }
@@ -404,99 +403,6 @@ export const forEach = dual<
       )
   })
 })
-
-/** @internal */
-export const retry = dual<
-  <E, R2>(options: Primitive.RetryOptions<E, R2>) => <In, Out, R>(
-    self: Primitive.Primitive<In, Out, E, R>
-  ) => Primitive.Primitive<In, Out, E, R | R2>,
-  <In, Out, E, R, R2>(
-    self: Primitive.Primitive<In, Out, E, R>,
-    options: Primitive.RetryOptions<E, R2>
-  ) => Primitive.Primitive<In, Out, E, R | R2>
->(2, (self, options) => {
-  const owner = `retry(${self.name})`
-  if (typeof options !== "object" || options === null) Options.invalidShape(owner, "options must be an object")
-  if (!Schedule.isSchedule(options.schedule)) {
-    Options.invalid(owner, "schedule", "a Schedule (e.g. Schedule.recurs(3))", options.schedule)
-  }
-  const policy: { schedule: Schedule.Schedule<any, any, any>; while?: (e: any) => boolean } = {
-    schedule: options.schedule
-  }
-  if (options.while !== undefined) policy.while = Options.func(owner, "while", options.while)
-  return unsafeMake({
-    name: options.name === undefined ? owner : Options.nonEmptyString(owner, "name", options.name),
-    kind: "retry",
-    children: [self],
-    body: (input) => Effect.retry(self.run(input), policy as any) as Effect.Effect<any, any, any>
-  })
-})
-
-/** @internal */
-export const timeout = dual<
-  (duration: Duration.DurationInput) => <In, Out, E, R>(
-    self: Primitive.Primitive<In, Out, E, R>
-  ) => Primitive.Primitive<In, Out, E | Primitive.PrimitiveTimeout, R>,
-  <In, Out, E, R>(
-    self: Primitive.Primitive<In, Out, E, R>,
-    duration: Duration.DurationInput
-  ) => Primitive.Primitive<In, Out, E | Primitive.PrimitiveTimeout, R>
->(2, (self, input) => {
-  const name = `timeout(${self.name})`
-  const limit = Options.duration(name, "duration", input)
-  return unsafeMake({
-    name,
-    kind: "timeout",
-    children: [self],
-    body: (input) =>
-      Effect.timeoutFail(self.run(input), {
-        duration: limit,
-        onTimeout: () => new Primitive.PrimitiveTimeout({ primitive: self.name, duration: limit })
-      })
-  })
-})
-
-/** @internal */
-export const fallback = (
-  self: Primitive.Primitive.Any,
-  alternatives: ReadonlyArray<Primitive.Primitive.Any>,
-  options?: Primitive.FallbackOptions<any>
-): Primitive.Primitive.Any => {
-  checkOptions("fallback", options)
-  if (!Array.isArray(alternatives)) {
-    return Options.invalidShape("fallback", `alternatives must be an array, got ${Options.show(alternatives)}`)
-  }
-  const name = options?.name === undefined
-    ? `fallback(${[self, ...alternatives].map((p) => p?.name).join(" ?? ")})`
-    : Options.nonEmptyString("fallback", "name", options.name)
-  if (alternatives.length === 0) return Options.invalidShape(name, "a fallback needs at least one alternative")
-  for (const p of [self, ...alternatives]) {
-    if (!isPrimitive(p)) return Options.invalidShape(name, `every step must be a Primitive, got ${Options.show(p)}`)
-  }
-  const chain = [self, ...alternatives]
-  const shouldFallBack: (error: unknown) => boolean = options?.when === undefined
-    ? () => true
-    : Options.func(name, "when", options.when)
-  const body = (input: unknown) => {
-    const attempt = (i: number): Effect.Effect<unknown, unknown, unknown> =>
-      i === chain.length - 1
-        ? chain[i]!.run(input)
-        : Effect.catchIf(chain[i]!.run(input), shouldFallBack, (error) =>
-          Effect.zipRight(
-            Effect.annotateCurrentSpan({
-              "flowtune.fallback.from": chain[i]!.name,
-              "flowtune.fallback.to": chain[i + 1]!.name,
-              "flowtune.fallback.error": errorTag(error)
-            }),
-            attempt(i + 1)
-          ))
-    return attempt(0)
-  }
-  return unsafeMake({ name, kind: "fallback", children: chain, body })
-}
-
-const errorTag = (error: unknown): string =>
-  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
 
 /** @internal */
 export const run = <In, Out, E, R>(
