@@ -29,12 +29,9 @@
  */
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
-import * as AiTool from "@effect/ai/Tool"
 import * as Sse from "@effect/experimental/Sse"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -46,7 +43,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as EffectStream from "effect/Stream"
 import * as modelContext from "../internal/modelContext.js"
-import * as CheckOptions from "../internal/options.js"
+import * as wire from "../internal/modelOpenAi.js"
 import { importPeer, type MissingPeerDependency } from "../internal/peer.js"
 import type * as Model from "../Model.js"
 
@@ -78,170 +75,6 @@ export interface Options {
   readonly maxSockets?: number | undefined
 }
 
-const module = "flowtune/Model/OpenAi"
-
-const UsageSchema = Schema.Struct({
-  prompt_tokens: Schema.Number,
-  completion_tokens: Schema.Number,
-  total_tokens: Schema.optional(Schema.Number)
-})
-
-const FinishReason = Schema.optional(Schema.NullOr(Schema.String))
-
-const ChatCompletion = Schema.parseJson(Schema.Struct({
-  id: Schema.optional(Schema.String),
-  model: Schema.optional(Schema.String),
-  choices: Schema.NonEmptyArray(Schema.Struct({
-    message: Schema.Struct({
-      content: Schema.optional(Schema.NullOr(Schema.String)),
-      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(Schema.Struct({
-        id: Schema.String,
-        function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-      }))))
-    }),
-    finish_reason: FinishReason
-  })),
-  usage: Schema.optional(Schema.NullOr(UsageSchema))
-}))
-
-const ChatCompletionChunk = Schema.parseJson(Schema.Struct({
-  id: Schema.optional(Schema.String),
-  model: Schema.optional(Schema.String),
-  choices: Schema.Array(Schema.Struct({
-    delta: Schema.optional(Schema.Struct({ content: Schema.optional(Schema.NullOr(Schema.String)) })),
-    finish_reason: FinishReason
-  })),
-  usage: Schema.optional(Schema.NullOr(UsageSchema))
-}))
-
-const finishReason = (reason: string | null | undefined): Response.FinishReason => {
-  switch (reason) {
-    case "stop":
-      return "stop"
-    case "length":
-      return "length"
-    case "content_filter":
-      return "content-filter"
-    case "tool_calls":
-    case "function_call":
-      return "tool-calls"
-    case null:
-    case undefined:
-      return "unknown"
-    default:
-      return "other"
-  }
-}
-
-const usageOf = (usage: typeof UsageSchema.Type | null | undefined) => ({
-  inputTokens: usage?.prompt_tokens,
-  outputTokens: usage?.completion_tokens,
-  totalTokens: usage?.total_tokens ??
-    (usage ? usage.prompt_tokens + usage.completion_tokens : undefined)
-})
-
-const textOf = (parts: ReadonlyArray<{ readonly type: string }>): string =>
-  parts.flatMap((part) => part.type === "text" ? [(part as Prompt.TextPart).text] : []).join("\n")
-
-/** Text and tool calls; files and reasoning are not sent (use `OpenAiLanguageModel` for those). */
-const toMessages = (prompt: Prompt.Prompt) =>
-  prompt.content.flatMap((message): Array<object> => {
-    switch (message.role) {
-      case "system":
-        return [{ role: "system", content: message.content }]
-      case "user":
-        return [{ role: "user", content: textOf(message.content) }]
-      case "assistant": {
-        const calls = message.content.flatMap((part) =>
-          part.type === "tool-call"
-            ? [{ id: part.id, type: "function", function: { name: part.name, arguments: JSON.stringify(part.params) } }]
-            : []
-        )
-        const text = textOf(message.content)
-        return [
-          calls.length === 0
-            ? { role: "assistant", content: text }
-            : { role: "assistant", content: text.length === 0 ? null : text, tool_calls: calls }
-        ]
-      }
-      case "tool":
-        return message.content.map((part) => ({
-          role: "tool",
-          tool_call_id: part.id,
-          content: typeof part.result === "string" ? part.result : JSON.stringify(part.result ?? null)
-        }))
-    }
-  })
-
-const toTools = (tools: ReadonlyArray<AiTool.Any>) =>
-  tools.map((tool) => ({
-    type: "function",
-    function: {
-      name: tool.name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
-      parameters: AiTool.getJsonSchemaFromSchemaAst(tool.parametersSchema.ast)
-    }
-  }))
-
-/** A tool call's arguments: JSON text the model wrote, so possibly not JSON. */
-const parseArguments = (method: string, name: string, text: string) =>
-  Effect.try({
-    try: () => (text.trim().length === 0 ? {} : JSON.parse(text)) as unknown,
-    catch: () =>
-      new AiError.MalformedOutput({
-        module,
-        method,
-        description: `the arguments of the call of tool "${name}" are not JSON: ${text.slice(0, 200)}`
-      })
-  })
-
-/** The error's cause chain, as text, for the description of a transport failure. */
-const causeText = (cause: unknown): string => {
-  const parts: Array<string> = []
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
-    const error = current as { readonly message?: unknown; readonly code?: unknown; readonly cause?: unknown }
-    if (typeof error.code === "string") parts.push(error.code)
-    if (typeof error.message === "string" && error.message.length > 0) parts.push(error.message)
-    current = error.cause
-  }
-  return parts.length === 0 ? "" : `: ${parts.join(" ")}`
-}
-
-const mapHttpErrors = (method: string) => ({
-  RequestError: (error: HttpClientError.RequestError) =>
-    Effect.fail(AiError.HttpRequestError.fromRequestError({ module, method, error })),
-  ResponseError: (error: HttpClientError.ResponseError) =>
-    error.reason === "StatusCode"
-      ? AiError.HttpResponseError.fromResponseError({ module, method, error })
-      // We read the body as text (JSON is decoded afterwards, by schema), and
-      // decoding bytes as UTF-8 cannot fail: a body read that fails is the
-      // connection dropping mid-answer (reset, closed, aborted), a transport
-      // failure, not a malformed answer. (`fromResponseError` would re-read
-      // the broken body, and can throw formatting it: platform-node 0.108.)
-      : Effect.fail(
-        error.reason === "Decode"
-          ? new AiError.HttpRequestError({
-            module,
-            method,
-            reason: "Transport",
-            request: {
-              method: error.request.method,
-              url: error.request.url,
-              urlParams: error.request.urlParams,
-              hash: error.request.hash,
-              headers: {}
-            },
-            description: `the connection failed while reading the response${causeText(error.cause)}`
-          })
-          : new AiError.MalformedOutput({
-            module,
-            method,
-            description: `the response body could not be read (${error.reason})`
-          })
-      )
-})
-
 /**
  * Builds the service on the `HttpClient` in context.
  *
@@ -249,7 +82,7 @@ const mapHttpErrors = (method: string) => ({
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, HttpClient.HttpClient> => {
-  const checked = check(options)
+  const checked = wire.check(options)
   return Effect.gen(function*() {
     const baseUrl = checked.baseUrl
     const structuredOutput = checked.structuredOutput
@@ -275,7 +108,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         return HttpClientRequest.post("/chat/completions").pipe(
           HttpClientRequest.bodyUnsafeJson({
             model,
-            messages: toMessages(providerOptions.prompt),
+            messages: wire.toMessages(providerOptions.prompt),
             ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
             ...(temperature === undefined ? {} : { temperature }),
             ...(call.stop === undefined ? {} : { stop: call.stop }),
@@ -289,7 +122,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               }
             }),
             ...(providerOptions.tools.length === 0 ? {} : {
-              tools: toTools(providerOptions.tools),
+              tools: wire.toTools(providerOptions.tools),
               tool_choice: providerOptions.toolChoice === "required" ? "required" : "auto"
             }),
             ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
@@ -297,19 +130,19 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       })
 
-    const decodeCompletion = Schema.decode(ChatCompletion)
-    const decodeChunk = Schema.decode(ChatCompletionChunk)
+    const decodeCompletion = Schema.decode(wire.ChatCompletion)
+    const decodeChunk = Schema.decode(wire.ChatCompletionChunk)
 
     return yield* LanguageModel.make({
       generateText: (providerOptions) =>
         request(providerOptions, false).pipe(
           Effect.flatMap(client.execute),
           Effect.flatMap((response) => response.text),
-          Effect.catchTags(mapHttpErrors("generateText")),
+          Effect.catchTags(wire.mapHttpErrors("generateText")),
           Effect.flatMap((body) =>
             Effect.mapError(
               decodeCompletion(body),
-              (error) => AiError.MalformedOutput.fromParseError({ module, method: "generateText", error })
+              (error) => AiError.MalformedOutput.fromParseError({ module: wire.module, method: "generateText", error })
             )
           ),
           Effect.flatMap((completion) => {
@@ -317,7 +150,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             return Effect.map(
               Effect.forEach(choice.message.tool_calls ?? [], (call) =>
                 Effect.map(
-                  parseArguments("generateText", call.function.name, call.function.arguments),
+                  wire.parseArguments("generateText", call.function.name, call.function.arguments),
                   (params): Response.PartEncoded => ({
                     type: "tool-call",
                     id: call.id,
@@ -329,7 +162,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 { type: "response-metadata", id: completion.id, modelId: completion.model, timestamp: undefined },
                 { type: "text", text: choice.message.content ?? "" },
                 ...calls,
-                { type: "finish", reason: finishReason(choice.finish_reason), usage: usageOf(completion.usage) }
+                {
+                  type: "finish",
+                  reason: wire.finishReason(choice.finish_reason),
+                  usage: wire.usageOf(completion.usage)
+                }
               ]
             )
           })
@@ -339,19 +176,19 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           const id = "text-0"
           let started = false
           let reason: string | null | undefined
-          let usage: typeof UsageSchema.Type | null | undefined
+          let usage: typeof wire.UsageSchema.Type | null | undefined
           return request(providerOptions, true).pipe(
             Effect.flatMap(client.execute),
             Effect.map((response) => response.stream),
             EffectStream.unwrapScoped,
-            EffectStream.catchTags(mapHttpErrors("streamText")),
+            EffectStream.catchTags(wire.mapHttpErrors("streamText")),
             EffectStream.decodeText(),
             EffectStream.pipeThroughChannel(Sse.makeChannel()),
             EffectStream.takeWhile((event) => event.data.trim() !== "[DONE]"),
             EffectStream.mapEffect((event) =>
               Effect.mapError(
                 decodeChunk(event.data),
-                (error) => AiError.MalformedOutput.fromParseError({ module, method: "streamText", error })
+                (error) => AiError.MalformedOutput.fromParseError({ module: wire.module, method: "streamText", error })
               )
             ),
             EffectStream.mapConcat((chunk): Array<Response.StreamPartEncoded> => {
@@ -374,45 +211,13 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             EffectStream.concat(EffectStream.suspend(() =>
               EffectStream.make<Array<Response.StreamPartEncoded>>(
                 { type: "text-end", id },
-                { type: "finish", reason: finishReason(reason), usage: usageOf(usage) }
+                { type: "finish", reason: wire.finishReason(reason), usage: wire.usageOf(usage) }
               )
             ))
           )
         })
     })
   })
-}
-
-/** Validates every option where it is given (see `internal/options.ts`). */
-const check = (options: Options) => {
-  const owner = "Model.layerOpenAi"
-  if (typeof options !== "object" || options === null) {
-    return CheckOptions.invalid(owner, "options", "an object", options)
-  }
-  const baseUrl = options.baseUrl === undefined
-    ? "https://api.openai.com/v1"
-    : CheckOptions.nonEmptyString(owner, "baseUrl", options.baseUrl)
-  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
-    CheckOptions.invalid(owner, "baseUrl", "an http(s) URL", baseUrl)
-  }
-  CheckOptions.nonEmptyString(owner, "model", options.model)
-  if (options.maxTokens !== undefined) CheckOptions.positiveInt(owner, "maxTokens", options.maxTokens)
-  if (options.temperature !== undefined) {
-    CheckOptions.number(owner, "temperature", options.temperature, { min: 0, max: 2 })
-  }
-  return {
-    baseUrl: baseUrl.replace(/\/+$/, ""),
-    structuredOutput: options.structuredOutput === undefined
-      ? "json-schema" as const
-      : CheckOptions.oneOf(
-        owner,
-        "structuredOutput",
-        options.structuredOutput,
-        ["json-schema", "instructions"] as const
-      ),
-    keepAlive: CheckOptions.booleanOr(owner, "keepAlive", options.keepAlive, true),
-    maxSockets: CheckOptions.numberOr(owner, "maxSockets", options.maxSockets, 64, { integer: true, min: 1 })
-  }
 }
 
 /**
@@ -429,7 +234,7 @@ export const layerWithoutHttpClient = (
     Layer.succeed(modelContext.Provider, {
       system: "openai",
       model: options.model,
-      structuredOutput: check(options).structuredOutput
+      structuredOutput: wire.check(options).structuredOutput
     })
   )
 
@@ -442,7 +247,7 @@ export const layerWithoutHttpClient = (
 export const layer = (
   options: Options
 ): Layer.Layer<LanguageModel.LanguageModel | Model.Provider, MissingPeerDependency> => {
-  const { keepAlive, maxSockets } = check(options)
+  const { keepAlive, maxSockets } = wire.check(options)
   // Node's HTTP client is an optional peer (@effect/platform-node), loaded when the layer is built, so importing
   // flowtune never loads it; `layerWithoutHttpClient` takes any other HttpClient (fetch, in a browser).
   const http = Layer.unwrapEffect(Effect.map(
