@@ -180,6 +180,21 @@ describe("Concurrency", () => {
     assert.isTrue(after.cuts > 0 && after.limit < before.limit, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`)
   })
 
+  it.effect("a call slower than `timeout` counts as an overload (it is not cut short)", () =>
+    Effect.gen(function*() {
+      const limiter = yield* Concurrency.make({ name: "slow", initial: 4, timeout: "500 millis" })
+      const step = (ms: number) =>
+        Primitive.make("step", (q: string) => Effect.as(Effect.sleep(`${ms} millis`), q)).pipe(
+          Concurrency.limit(limiter)
+        )
+      const fast = yield* Effect.fork(Primitive.run(step(400), "fast"))
+      const slow = yield* Effect.fork(Primitive.run(step(1_000), "slow"))
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual([yield* Fiber.join(fast), yield* Fiber.join(slow)], ["fast", "slow"])
+      const stats = yield* Concurrency.stats(limiter)
+      assert.deepStrictEqual([stats.overloads, stats.cuts, stats.limit], [1, 1, 3])
+    }))
+
   it("checks its options where they are given", () => {
     const bad: ReadonlyArray<Concurrency.Options> = [
       { name: "" },
