@@ -46,15 +46,17 @@ echo "   $(du -sh "$app/node_modules" | cut -f1), $(count_packages "$app") packa
 peer_version() { node -p "require('$root/package.json').devDependencies['$1']"; }
 
 echo "== start-up of a 10-line program (plain node, 5 runs, median wall and CPU time; node -e 0 for scale)"
-startup() { # label, script...
-  local walls=() cpus=()
+startup() { # label, node arguments...
+  local label=$1 walls=() cpus=()
+  shift
+  if [ ! -x /usr/bin/time ]; then echo "   $label: skipped (no /usr/bin/time)"; return 0; fi
   for _ in 1 2 3 4 5; do
     /usr/bin/time -f "%e %U %S" -o "$work/time" node "$@" >/dev/null
     read -r wall user sys <"$work/time"
     walls+=("$(awk "BEGIN { printf \"%d\", $wall * 1000 }")")
     cpus+=("$(awk "BEGIN { printf \"%d\", ($user + $sys) * 1000 }")")
   done
-  echo "   $1: $(printf '%s\n' "${walls[@]}" | sort -n | sed -n 3p) ms wall, $(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 3p) ms CPU (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "   $label: $(printf '%s\n' "${walls[@]}" | sort -n | sed -n 3p) ms wall, $(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 3p) ms CPU (load $(cut -d' ' -f1 /proc/loadavg))"
 }
 (cd "$app" && startup "node start.mjs" start.mjs && startup "node -e 0" -e 0)
 
