@@ -157,6 +157,19 @@ describe("Metrics.instrument", () => {
       assert.strictEqual(rows.find((r) => r.name === "flowtune_primitive_calls_total")?.value, 1)
     }))
 
+  it.effect("under Effect's built-in tracer (no span opened) the caller's span gets none of the step's attributes", () =>
+    Effect.gen(function*() {
+      const name = `native_${Math.random().toString(36).slice(2)}`
+      const step = Metrics.instrument(Primitive.fromFunction(name, (n: number) => n + 1), { fingerprint: true })
+      const attributes = yield* Effect.withSpan(
+        Effect.zipRight(Primitive.run(step, 1), Effect.map(Effect.currentSpan, (span) => span.attributes)),
+        "caller"
+      )
+      assert.isFalse(attributes.has(Tracing.Attributes.inputHash))
+      const rows = (yield* Metrics.snapshot).filter((r) => r.tags["primitive"] === name)
+      assert.strictEqual(rows.find((r) => r.name === "flowtune_primitive_calls_total")?.value, 1)
+    }))
+
   it.effect("Metrics.layer feeds the metrics from every primitive span, tokens and cost included", () =>
     Effect.gen(function*() {
       const name = `layer_${Math.random().toString(36).slice(2)}`

@@ -217,6 +217,19 @@ describe("Router", () => {
   })
 
   describe("selection", () => {
+    it.effect("under Effect's built-in tracer the router opens no span and leaves the caller's span alone", () =>
+      Effect.gen(function*() {
+        const router = Router.make({ routes: guideRoutes(), select: () => "simple" })
+        const attributes = yield* Effect.withSpan(
+          Effect.zipRight(
+            virtually(Primitive.run(router, "hi")),
+            Effect.map(Effect.currentSpan, (span) => span.attributes)
+          ),
+          "caller"
+        )
+        assert.isFalse(attributes.has("flowtune.route"))
+      }))
+
     it.effect("an unknown key without a default fails with RouteNotFound naming the key and the routes", () =>
       Effect.gen(function*() {
         // Untyped code (a key read from JSON, a cast) can still name an unknown route at run time.

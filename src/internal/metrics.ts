@@ -3,7 +3,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as MetricState from "effect/MetricState"
@@ -15,6 +14,7 @@ import * as Primitive from "../Primitive.js"
 import * as Tracing from "../Tracing.js"
 import * as cacheKey from "./cacheKey.js"
 import * as options_ from "./options.js"
+import { isRecording } from "./primitive.js"
 import { unionLength } from "./stats.js"
 import * as internalTracing from "./tracing.js"
 
@@ -141,9 +141,9 @@ export const instrument = <In, Out, E, R>(
   return Primitive.around(self, (input, inner) =>
     Effect.withFiberRuntime((fiber) => {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      // With tracing off the primitive opens no span, and the current span is
-      // the caller's: it must not receive this primitive's attributes.
-      const current = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
+      // Without a recording tracer the primitive opens no span, and the current
+      // span is the caller's: it must not receive this primitive's attributes.
+      const current = isRecording(fiber) ? fiber.currentSpan : undefined
       const span = current !== undefined && current._tag === "Span" ? current : undefined
       if (hash !== undefined && span !== undefined) {
         const digest = hash(input)

@@ -20,6 +20,7 @@ import * as EffectStream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type * as FlowStream from "../Stream.js"
 import * as WorkflowContext from "../WorkflowContext.js"
+import { isRecording } from "./primitive.js"
 import { percentile } from "./stats.js"
 
 // ---------------------------------------------------------------------------
@@ -241,6 +242,8 @@ const spanAttributes = (kind: string) => ({ "flowtune.primitive.kind": kind })
  * on), time to first chunk, total time, gaps between chunks, outcome. Times
  * come from Effect's `Clock`, so they are exact under the `TestClock`.
  */
+const recording = Effect.withFiberRuntime((fiber) => Effect.succeed(isRecording(fiber)))
+
 /** @internal */
 export const instrument = <In, A, E, R>(
   name: string,
@@ -281,8 +284,9 @@ export const instrument = <In, A, E, R>(
   return (input) =>
     EffectStream.unwrap(
       Effect.clockWith((clock) =>
-        Effect.map(FiberRef.get(FiberRef.currentTracerEnabled), (enabled): EffectStream.Stream<A, E, R> =>
-          // Tracing off: no span, not even a no-op one (it costs per run).
+        Effect.map(recording, (enabled): EffectStream.Stream<A, E, R> =>
+          // No recording tracer: no span, not even a no-op one (it costs per
+          // run), the same rule as a Primitive's.
           enabled
             ? EffectStream.withSpan(
               EffectStream.unwrap(
