@@ -1,9 +1,11 @@
+import { PgClient } from "@effect/sql-pg"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -11,6 +13,8 @@ import * as Cache from "../src/Cache.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort, startRedis } from "./support/cacheRedisServer.js"
 import { makeEnv } from "./support/cacheTiers.js"
+import { startProxy } from "./support/redisFaults.js"
+import { postgresUrl } from "./support/services.js"
 
 const env = makeEnv("cache_faults")
 afterAll(env.cleanup)
@@ -171,4 +175,77 @@ describe("Cache faults", () => {
       assert.strictEqual(stats.tierErrors["hanging"], 1)
       assert.strictEqual(stats.tierSkipped["hanging"], 1)
     }))
+})
+
+describe("the circuit per tier", () => {
+  it.effect("one failure opens it (one warning), calls skip the tier, a background probe closes it", () =>
+    Effect.gen(function*() {
+      let down = true
+      const reads = { attempted: 0 }
+      const flaky: Cache.RemoteTier = {
+        _tag: "Remote",
+        name: "flaky",
+        timeout: Duration.millis(100),
+        get: () =>
+          Effect.suspend(() => {
+            reads.attempted++
+            return down
+              ? Effect.fail(new Cache.CacheTierError({ tier: "flaky", operation: "get", cause: "down" }))
+              : Effect.succeedNone
+          }),
+        set: () => Effect.void,
+        delete: () => Effect.void,
+        clear: () => Effect.void
+      }
+      const { cached } = yield* fixture()
+      const stats = yield* Effect.gen(function*() {
+        for (const q of ["a", "b", "c"]) assert.strictEqual((yield* cached.run(q)).text, q)
+        const open = yield* Cache.stats(cached)
+        assert.strictEqual(open.tierErrors["flaky"], 1)
+        assert.isAtLeast(open.tierSkipped["flaky"]!, 2)
+        const attemptedWhileOpen = reads.attempted
+        down = false
+        // The first probe runs 100 ms after the failure; its success closes the circuit.
+        yield* TestClock.adjust("150 millis")
+        assert.strictEqual(reads.attempted, attemptedWhileOpen + 1)
+        yield* cached.run("d")
+        assert.strictEqual(reads.attempted, attemptedWhileOpen + 2)
+        return yield* Cache.stats(cached)
+      }).pipe(Effect.provide(Cache.layer(Effect.succeed(flaky))))
+      assert.strictEqual(stats.tierErrors["flaky"], 1)
+    }))
+
+  it.live(
+    "PostgreSQL partitioned then healed: calls bounded while cut, the tier used again after (the probe)",
+    () =>
+      Effect.gen(function*() {
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startProxy(Number(new URL(postgresUrl).port || 5432))),
+          (p) => Effect.promise(() => p.close())
+        )
+        const url = new URL(postgresUrl)
+        url.host = `127.0.0.1:${proxy.port}`
+        const Pg = PgClient.layer({ url: Redacted.make(url.toString()), applicationName: "flowtune_cache_faults" })
+        const { cached } = yield* fixture()
+        yield* Effect.gen(function*() {
+          assert.strictEqual((yield* cached.run("warm")).text, "warm")
+          proxy.partition()
+          const start = Date.now()
+          for (const q of ["x", "y", "z"]) assert.strictEqual((yield* cached.run(q)).text, q)
+          // One tier timeout (500 ms) in all for the first call, then the circuit is open.
+          assert.isBelow(Date.now() - start, 500 + 1_500)
+          assert.isAtLeast((yield* Cache.stats(cached)).tierSkipped["postgres"]!, 2)
+          proxy.heal()
+          let back = -1
+          for (let i = 0; i < 60 && back < 0; i++) {
+            yield* Effect.sleep("100 millis")
+            const before = (yield* Cache.stats(cached)).tierSkipped["postgres"]!
+            yield* cached.run(`after-${i}`)
+            if ((yield* Cache.stats(cached)).tierSkipped["postgres"] === before) back = i
+          }
+          assert.isAtLeast(back, 0, "the circuit never closed")
+        }).pipe(Effect.provide(Cache.layer(env.pgTier()).pipe(Layer.provide(Pg))))
+      }).pipe(Effect.scoped),
+    { timeout: 30_000 }
+  )
 })

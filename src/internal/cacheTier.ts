@@ -5,10 +5,10 @@
  *   (reads, lease, writes) draws on the same allowance of tier time, so a
  *   frozen Redis costs a call at most one tier timeout, not one per
  *   operation (a miss makes about four in a row).
- * - Every operation is made interruptible before its timeout, so the
- *   timeout abandons the foreign promise instead of waiting for it (a
- *   finalizer or an uninterruptible region would otherwise wait for a frozen
- *   socket).
+ * - Every operation is made interruptible and disconnected before its
+ *   timeout, so the timeout abandons the foreign promise or query instead of
+ *   waiting for it (a finalizer, an uninterruptible region or a driver's own
+ *   cancellation would otherwise wait for a frozen socket).
  * - One breaker per tier: the first failure or full-length timeout opens it
  *   and logs one warning; while open the tier is skipped at no cost (and
  *   counted); a background probe retries on a schedule and closes it on its
@@ -78,8 +78,14 @@ class TierTimeout {
   }
 }
 
-// A key no entry can have (raw NUL never appears in a cache key).
-const probeKey = "\u0000flowtune:probe"
+/**
+ * A key no entry can have: an entry's key starts with its non-empty escaped
+ * namespace, which never contains ":". (No NUL byte: PostgreSQL's TEXT
+ * refuses it, and a probe that always fails would keep the circuit open.)
+ *
+ * @internal
+ */
+export const probeKey = ":flowtune:probe"
 
 const describe = (error: unknown): string => {
   if (error instanceof TierTimeout) return error.toString()
@@ -94,6 +100,7 @@ const probe = (runtime: Runtime, remote: number): Effect.Effect<void> => {
   const breaker = runtime.breakers[remote]!
   const once = Effect.flatMap(Clock.currentTimeMillis, (now) => tier.get(probeKey, now)).pipe(
     Effect.interruptible,
+    Effect.disconnect,
     Effect.timeoutFail({ duration: tier.timeout, onTimeout: () => new TierTimeout(Duration.toMillis(tier.timeout)) })
   )
   const schedule = Schedule.union(Schedule.exponential(runtime.probeFirst), Schedule.spaced(runtime.probeMax))
@@ -160,6 +167,9 @@ export const guarded = <A>(
   return Effect.flatMap(Clock.currentTimeMillis, (start) =>
     effect.pipe(
       Effect.interruptible,
+      // Do not wait for the interruption either: a driver may clean up slowly
+      // (the PostgreSQL client cancels a query through its pool, up to 5 s).
+      Effect.disconnect,
       Effect.timeoutFail({ duration: Duration.millis(timeout), onTimeout: () => new TierTimeout(timeout) }),
       Effect.matchCauseEffect({
         onSuccess: (a) =>
