@@ -46,6 +46,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Tracer from "effect/Tracer"
+import * as Options from "./internal/options.js"
 import { importPeer, type MissingPeerDependency } from "./internal/peer.js"
 import * as internal from "./internal/tracing.js"
 
@@ -190,13 +191,18 @@ export const makeRecorder: (delegate: Tracer.Tracer, options?: MemoryOptions) =>
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory = (options?: MemoryOptions): Layer.Layer<SpanRecorder> =>
-  Layer.unwrapEffect(
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<SpanRecorder> => {
+  // Checked here, where the layer is built, not when it is first provided.
+  if (options?.maxSpans !== undefined) {
+    Options.number("Tracing.layerMemory", "maxSpans", options.maxSpans, { integer: true, min: 1 })
+  }
+  return Layer.unwrapEffect(
     Effect.map(Effect.tracer, (current) => {
       const recorder = internal.makeRecorder(current, options)
       return Layer.merge(Layer.succeed(SpanRecorder, recorder), Layer.setTracer(recorder.tracer))
     })
   )
+}
 
 /**
  * The spans finished so far under `layerMemory`, oldest first.
@@ -307,14 +313,32 @@ const unredact = (headers: OtlpOptions["headers"]): Record<string, string> | und
  * @category layers
  */
 export const layerOtlp = (options: OtlpOptions): Layer.Layer<never, MissingPeerDependency> => {
-  const base = options.endpoint.replace(/\/+$/, "")
+  const owner = "Tracing.layerOtlp"
+  if (typeof options !== "object" || options === null) Options.invalidShape(owner, "options must be an object")
+  const endpoint = Options.nonEmptyString(owner, "endpoint", options.endpoint)
+  if (!/^https?:\/\/\S+$/i.test(endpoint)) {
+    Options.invalid(owner, "endpoint", "an http(s) URL such as \"http://localhost:4318\"", endpoint)
+  }
+  const base = endpoint.replace(/\/+$/, "")
   const resource = {
-    serviceName: options.serviceName ?? "flowtune",
+    serviceName: options.serviceName === undefined
+      ? "flowtune"
+      : Options.nonEmptyString(owner, "serviceName", options.serviceName),
     serviceVersion: options.serviceVersion,
     attributes: options.attributes ?? {}
   }
   const headers = unredact(options.headers)
-  const shutdownTimeout = options.shutdownTimeout ?? Duration.seconds(3)
+  const shutdownTimeout = Options.durationOr(owner, "shutdownTimeout", options.shutdownTimeout, Duration.seconds(3))
+  const exportInterval = options.exportInterval === undefined
+    ? undefined
+    : Options.duration(owner, "exportInterval", options.exportInterval)
+  const metricsExportInterval = options.metricsExportInterval === undefined
+    ? undefined
+    : Options.duration(owner, "metricsExportInterval", options.metricsExportInterval)
+  const maxBatchSize = options.maxBatchSize === undefined
+    ? undefined
+    : Options.positiveInt(owner, "maxBatchSize", options.maxBatchSize)
+  const withMetrics = Options.booleanOr(owner, "metrics", options.metrics, true)
   return Layer.unwrapEffect(Effect.map(
     Effect.all([
       otel("@effect/opentelemetry", "layerOtlp", () => import("@effect/opentelemetry/OtlpTracer")),
@@ -326,15 +350,15 @@ export const layerOtlp = (options: OtlpOptions): Layer.Layer<never, MissingPeerD
         url: `${base}/v1/traces`,
         resource,
         headers,
-        exportInterval: options.exportInterval,
-        maxBatchSize: options.maxBatchSize,
+        exportInterval,
+        maxBatchSize,
         shutdownTimeout
       })
-      const metrics = options.metrics === false ? Layer.empty : OtlpMetrics.layer({
+      const metrics = !withMetrics ? Layer.empty : OtlpMetrics.layer({
         url: `${base}/v1/metrics`,
         resource,
         headers,
-        exportInterval: options.metricsExportInterval,
+        exportInterval: metricsExportInterval,
         shutdownTimeout
       })
       return Layer.merge(traces, metrics).pipe(
@@ -384,8 +408,14 @@ export const layerConsole = (options?: {
   readonly serviceName?: string | undefined
   readonly metrics?: boolean | undefined
   readonly metricsInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<Resource.Resource, MissingPeerDependency> =>
-  Layer.unwrapEffect(Effect.map(
+}): Layer.Layer<Resource.Resource, MissingPeerDependency> => {
+  const metricsInterval = Options.durationOr(
+    "Tracing.layerConsole",
+    "metricsInterval",
+    options?.metricsInterval,
+    Duration.seconds(10)
+  )
+  return Layer.unwrapEffect(Effect.map(
     Effect.all([
       otel("@effect/opentelemetry", "layerConsole", () => import("@effect/opentelemetry/NodeSdk")),
       otel("@opentelemetry/sdk-trace-base", "layerConsole", () => import("@opentelemetry/sdk-trace-base")),
@@ -398,11 +428,12 @@ export const layerConsole = (options?: {
         metricReader: options?.metrics === true
           ? new SdkMetrics.PeriodicExportingMetricReader({
             exporter: new SdkMetrics.ConsoleMetricExporter(),
-            exportIntervalMillis: Duration.toMillis(options.metricsInterval ?? Duration.seconds(10))
+            exportIntervalMillis: Duration.toMillis(metricsInterval)
           })
           : undefined
       }))
   ))
+}
 
 /**
  * The OpenTelemetry SDK's in-memory span exporter installed by

@@ -135,6 +135,26 @@ describe("Tracing.record over Effect's built-in tracer", () => {
     }))
 })
 
+describe("Tracing options", () => {
+  it("bad options are rejected where the layer is built, naming the option and the range", () => {
+    const expectInvalid = (f: () => unknown, fragment: string) => {
+      try {
+        f()
+      } catch (error) {
+        assert.instanceOf(error, Primitive.InvalidPrimitive)
+        assert.include((error as Error).message, fragment)
+        return
+      }
+      assert.fail(`expected InvalidPrimitive mentioning "${fragment}"`)
+    }
+    expectInvalid(() => Tracing.layerMemory({ maxSpans: 0 }), `"maxSpans" must be an integer >= 1, got 0`)
+    expectInvalid(() => Tracing.layerOtlp({ endpoint: "localhost:4318" }), `"endpoint" must be an http(s) URL`)
+    expectInvalid(() => Tracing.layerOtlp({ endpoint: "http://c:4318", exportInterval: -1 }), `"exportInterval"`)
+    expectInvalid(() => Tracing.layerOtlp({ endpoint: "http://c:4318", maxBatchSize: 1.5 }), `"maxBatchSize"`)
+    expectInvalid(() => Tracing.layerConsole({ metricsInterval: "0 millis" }), `"metricsInterval"`)
+  })
+})
+
 describe("Tracing.layerOtelMemory", () => {
   it.effect("exports the sample tree through the OpenTelemetry SDK with GenAI attributes", () =>
     Effect.gen(function*() {

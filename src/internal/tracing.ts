@@ -6,6 +6,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import type * as Tracing from "../Tracing.js"
+import * as Options from "./options.js"
 
 /** @internal */
 export const defaultMaxSpans = 100_000
@@ -79,7 +80,10 @@ export const makeRecorder = (
   delegate: Tracer.Tracer,
   options?: { readonly maxSpans?: number | undefined }
 ): Tracing.SpanRecorderShape => {
-  const maxSpans = options?.maxSpans ?? defaultMaxSpans
+  const maxSpans = Options.numberOr("Tracing.makeRecorder", "maxSpans", options?.maxSpans, defaultMaxSpans, {
+    integer: true,
+    min: 1
+  })
   // Spans end synchronously inside `Tracer.Span.end`, where no effect can run,
   // so the finished spans live in a ring buffer owned by this recorder.
   let buffer: Array<Tracing.SpanRecord> = []
