@@ -251,8 +251,14 @@ export interface PgOptions {
 }
 
 /**
- * A PostgreSQL pool (`@effect/sql-pg`) and the `Database` service on it. The
- * layer fails with `ConnectionLost` when the server cannot be reached.
+ * A PostgreSQL pool (`@effect/sql-pg` over `pg`) and the `Database` service on
+ * it. The layer fails with `ConnectionLost` when the server cannot be
+ * reached, its `reason` saying why (refused, missing database, failed
+ * authentication, malformed URL...). A statement interrupted while it runs is
+ * cancelled on the server through PostgreSQL's cancel protocol on a new
+ * socket outside the pool, so a full pool does not delay it: the caller gets
+ * control back within 400 ms. Options are checked here: a bad one throws
+ * `Primitive.InvalidPrimitive`.
  *
  * @since 0.1.0
  * @category layers

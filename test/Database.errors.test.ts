@@ -10,7 +10,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { createServer } from "node:net"
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net"
 import * as Database from "../src/Database.js"
 import * as Primitive from "../src/Primitive.js"
 import { postgresUrl, uniquePrefix } from "./support/services.js"
@@ -94,6 +94,37 @@ describe("Database.layerPg: why a connection failed", () => {
       assert.include(["HostNotFound", "Timeout"], error.reason)
       assert.isBelow(Date.now() - started, 4_000)
     }))
+
+  it.live("a server that accepts and never answers (partition): Timeout within connectTimeout", () =>
+    Effect.gen(function*() {
+      const sockets: Array<Socket> = []
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Server>((resume) => {
+          const server = createServer((socket) => sockets.push(socket))
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (server.address() as AddressInfo).port
+      const started = Date.now()
+      const error = yield* Layer.build(
+        Database.layerPg({
+          url: `postgres://postgres@127.0.0.1:${port}/test`,
+          min: 1,
+          max: 1,
+          connectTimeout: "500 millis"
+        })
+      ).pipe(Effect.scoped, Effect.flip)
+      const took = Date.now() - started
+      assert.strictEqual(error._tag, "ConnectionLost")
+      assert.strictEqual(error._tag === "ConnectionLost" ? error.reason : undefined, "Timeout")
+      assert.isAtLeast(took, 450)
+      assert.isBelow(took, 500 + 1_500, `the layer failed after ${took} ms`)
+    }).pipe(Effect.scoped))
 
   it.live("a missing DATABASE_URL says what is missing and what it is for", () =>
     Effect.gen(function*() {
