@@ -40,7 +40,10 @@ const analyze = Primitive.make(
 ).pipe(
   Primitive.annotate({ costPerCall: 0.01 })
 )
-const cached = analyze.pipe(Cache.wrap({ schema: Analysis, ttl: "10 minutes", namespace: "example-analyze" }))
+// `checkpoints: true`: mark L1 hits on the timeline too (off by default: a checkpoint costs more than the hit).
+const cached = analyze.pipe(
+  Cache.wrap({ schema: Analysis, ttl: "10 minutes", namespace: "example-analyze", checkpoints: true })
+)
 
 const redisAnswers = Effect.tryPromise(async () => {
   const client = new Redis(redisUrl, {
