@@ -13,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import { type AddressInfo, connect, createServer, type Socket } from "node:net"
 import * as Database from "../../src/Database.js"
 import * as Primitive from "../../src/Primitive.js"
 import { postgresUrl, uniquePrefix } from "../support/services.js"
@@ -202,4 +203,59 @@ describe("faults: PostgreSQL backends killed with pg_terminate_backend", () => {
         assert.deepStrictEqual(yield* runningSleeps(app), [])
       }).pipe(Effect.provide(pg(app)))
     }))
+})
+
+/** A TCP proxy to PostgreSQL that can be frozen: connections stay open, nothing passes either way. */
+const freezableProxy = Effect.acquireRelease(
+  Effect.async<{ readonly port: number; readonly freeze: () => void; readonly close: () => void }>((resume) => {
+    const target = new URL(postgresUrl)
+    const sockets: Array<Socket> = []
+    let frozen = false
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname)
+      sockets.push(client, upstream)
+      const forward = (from: Socket, to: Socket) =>
+        from.on("data", (chunk) => {
+          if (!frozen) to.write(chunk)
+        })
+      forward(client, upstream)
+      forward(upstream, client)
+      client.on("error", () => upstream.destroy())
+      upstream.on("error", () => client.destroy())
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({
+        port: (server.address() as AddressInfo).port,
+        freeze: () => frozen = true,
+        close: () => {
+          for (const socket of sockets) socket.destroy()
+          server.close()
+        }
+      })))
+  }),
+  (proxy) => Effect.sync(proxy.close)
+)
+
+describe("faults: a PostgreSQL server frozen mid-statement (a proxy that stops forwarding)", () => {
+  it.live("a timed-out caller gets control back within its timeout + 500 ms (the cancel grace), not when the server answers", () =>
+    Effect.gen(function*() {
+      const proxy = yield* freezableProxy
+      const app = uniquePrefix("pgfrozen")
+      const url = new URL(postgresUrl)
+      url.hostname = "127.0.0.1"
+      url.port = String(proxy.port)
+      yield* Effect.gen(function*() {
+        assert.deepStrictEqual(yield* Primitive.run(one, undefined), [{ one: 1 }])
+        const sleeping = yield* Effect.fork(Primitive.run(Primitive.timeout(sleepQuery, "300 millis"), 3))
+        yield* Effect.sleep("100 millis")
+        proxy.freeze()
+        const started = Date.now()
+        const error = yield* Effect.flip(Fiber.join(sleeping))
+        assert.strictEqual(error._tag, "PrimitiveTimeout")
+        // frozen at ~100 ms, timeout at 300 ms, then at most the 400 ms cancel grace
+        assert.isBelow(Date.now() - started, 200 + bound, `returned ${Date.now() - started} ms after the freeze`)
+      }).pipe(Effect.provide(pg(app, { url: url.toString(), min: 1, max: 1 })))
+    }).pipe(Effect.scoped))
 })
