@@ -346,11 +346,14 @@ const rows: ReadonlyArray<Row> = [
   ),
   row("Database.layerPg", "max", "positiveInt", (v) => Database.layerPg({ url: "postgres://localhost/x", max: v })),
   row("Database.layerPg", "min", "nonNegativeInt", (v) => Database.layerPg({ url: "postgres://localhost/x", min: v })),
+  // Infinity is accepted on purpose: no server-side timeout (PostgreSQL's 0), said explicitly.
   row(
     "Database.layerPg",
     "statementTimeout",
     "positiveDuration",
-    (v) => Database.layerPg({ url: "postgres://localhost/x", statementTimeout: v })
+    (v) => Database.layerPg({ url: "postgres://localhost/x", statementTimeout: v }),
+    [],
+    [Infinity]
   ),
   row(
     "Database.layerPg",
