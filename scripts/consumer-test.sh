@@ -63,6 +63,17 @@ startup() { # label, node arguments...
 echo "== import without the optional peers"
 (cd "$app" && node no-optional-peers.mjs)
 
+echo "== bundle for the browser (esbuild): modules that need no Node built-in must not pull one in"
+esbuild="$root/node_modules/.bin/esbuild"
+if [ -x "$esbuild" ]; then
+  for m in Primitive Runtime Router Stream Batch WorkflowContext Hedge; do
+    (cd "$app" && echo "import * as M from \"flowtune/$m\"; console.log(Object.keys(M).length)" \
+      | "$esbuild" --bundle --platform=browser --format=esm --log-level=error --outfile=/dev/null) \
+      || { echo "!! flowtune/$m does not bundle for the browser" >&2; exit 1; }
+  done
+  echo "   ok: Primitive, Runtime, Router, Stream, Batch, WorkflowContext, Hedge"
+fi
+
 echo "== install the optional peers and the app's dev tools"
 optional=$(node -p "Object.keys(require('$root/package.json').peerDependenciesMeta).join(' ')")
 specs=""
