@@ -361,19 +361,27 @@ export const parallel = (
   const concurrency = checkConcurrency(name, options?.concurrency)
   const failFast = options?.mode === undefined ||
     Options.oneOf(name, "mode", options.mode, ["fail-fast", "collect"]) === "fail-fast"
-  const runs = list.map((branch) => branch.run)
   const fanOptions = { concurrency, failFast, context: branchContexts(keys) }
-  const run = (input: unknown) => fanOut(runs.length, (i) => runs[i]!(input), fanOptions)
   const shape = (values: ReadonlyArray<unknown>) => {
     if (isTuple) return values
     const record: Record<string, unknown> = {}
     for (let i = 0; i < keys.length; i++) record[keys[i]!] = values[i]
     return record
   }
-  const body = failFast
-    ? (input: unknown) => Effect.map(Effect.flatMap(run(input), collectFailFast), shape)
-    : (input: unknown) => Effect.map(run(input), shape)
-  return unsafeMake({ name, kind: "parallel", children: list, body })
+  const bodyOver = (runs: ReadonlyArray<(input: unknown) => Effect.Effect<unknown, unknown, unknown>>) => {
+    const run = (input: unknown) => fanOut(runs.length, (i) => runs[i]!(input), fanOptions)
+    return failFast
+      ? (input: unknown) => Effect.map(Effect.flatMap(run(input), collectFailFast), shape)
+      : (input: unknown) => Effect.map(run(input), shape)
+  }
+  return unsafeMake({
+    name,
+    kind: "parallel",
+    children: list,
+    body: bodyOver(list.map((branch) => branch.run)),
+    // No span in this run: each branch fiber runs its body without its own tracer check.
+    untraced: bodyOver(list.map(untracedOf))
+  })
 }
 
 /** @internal */
