@@ -45,6 +45,15 @@ export const isPrimitive = (u: unknown): u is Primitive.Primitive.Any =>
 
 const checkName = (kind: string, name: unknown): string => Options.nonEmptyString(`Primitive.${kind}`, "name", name)
 
+/** The annotations the library reads are checked where they are given (the cache and router price with them). */
+const checkAnnotations = (name: string, annotations: Primitive.Annotations | undefined) => {
+  if (annotations?.costPerCall !== undefined) Options.number(name, "costPerCall", annotations.costPerCall, { min: 0 })
+  return annotations
+}
+
+const checkFunction = <F extends (...args: ReadonlyArray<never>) => unknown>(name: string, option: string, f: F): F =>
+  Options.func<F>(name, option, f)
+
 const checkConcurrency = (owner: string, concurrency: unknown): number =>
   concurrency === undefined || concurrency === "unbounded"
     ? Infinity
@@ -111,6 +120,7 @@ export const unsafeMake = <In, Out, E, R>(options: {
 }): Primitive.Primitive<In, Out, E, R> => {
   const { body, kind } = options
   const name = checkName(kind, options.name)
+  checkAnnotations(name, options.annotations)
   const untraced = options.untraced ?? body
   const direct = options.direct
   const spanOptions = { attributes: spanAttributes(kind), captureStackTrace: false }
@@ -169,20 +179,23 @@ export const make = <In, Out, E = never, R = never>(
   name: string,
   f: (input: In) => Effect.Effect<Out, E, R>,
   options?: { readonly annotations?: Primitive.Annotations | undefined }
-): Primitive.Primitive<In, Out, E, R> => unsafeMake({ name, kind: "step", body: f, annotations: options?.annotations })
+): Primitive.Primitive<In, Out, E, R> =>
+  unsafeMake({ name, kind: "step", body: checkFunction(name, "f", f), annotations: options?.annotations })
 
 /** @internal */
 export const fromFunction = <In, Out>(
   name: string,
   f: (input: In) => Out,
   options?: { readonly annotations?: Primitive.Annotations | undefined }
-): Primitive.Primitive<In, Out> =>
-  unsafeMake({
+): Primitive.Primitive<In, Out> => {
+  checkFunction(name, "f", f)
+  return unsafeMake({
     name,
     kind: "step",
     body: (input: In) => Effect.sync(() => f(input)),
     annotations: options?.annotations
   })
+}
 
 /** @internal */
 export const fromPromise: {
@@ -207,6 +220,8 @@ export const fromPromise: {
     readonly annotations?: Primitive.Annotations | undefined
   }
 ): Primitive.Primitive<In, Out, E | Primitive.PromiseRejected> => {
+  checkFunction(name, "f", f)
+  if (options?.catch !== undefined) checkFunction(name, "catch", options.catch)
   const onError: (error: unknown) => E | Primitive.PromiseRejected = options?.catch ??
     ((cause: unknown) => new Primitive.PromiseRejected({ primitive: name, cause }))
   return unsafeMake({

@@ -174,8 +174,12 @@ export const makeRecorder = (
 export const record = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   options?: { readonly maxSpans?: number | undefined }
-): Effect.Effect<[A, ReadonlyArray<Tracing.SpanRecord>], E, R> =>
-  Effect.flatMap(Effect.tracer, (current) => {
+): Effect.Effect<[A, ReadonlyArray<Tracing.SpanRecord>], E, R> => {
+  // Checked where it is given, not when the effect runs.
+  if (options?.maxSpans !== undefined) {
+    Options.number("Tracing.record", "maxSpans", options.maxSpans, { integer: true, min: 1 })
+  }
+  return Effect.flatMap(Effect.tracer, (current) => {
     const recorder = makeRecorder(current, options)
     return self.pipe(
       Effect.withTracerEnabled(true),
@@ -185,6 +189,7 @@ export const record = <A, E, R>(
       )
     )
   })
+}
 
 // Start time first; in virtual time many spans start at the same instant, and
 // the one that ended first (a sequence's earlier step) comes first.
