@@ -20,6 +20,16 @@ ms() { date +%s%3N; }
 count_packages() { find "$1/node_modules" -name package.json -not -path '*/node_modules/*/node_modules/*/*' \
   | xargs grep -l '"version"' | xargs -n1 dirname | sort -u | wc -l; }
 
+echo "== exports: every public module (src/*.ts, src/<Dir>/*.ts but internal/) is an entry point"
+(cd "$root" && node -e '
+  const fs = require("fs"), exp = require("./package.json").exports
+  const mods = fs.readdirSync("src", { recursive: true }).filter((f) => f.endsWith(".ts") && !f.startsWith("internal"))
+    .map((f) => f === "index.ts" ? "." : "./" + f.replace(/\.ts$/, ""))
+  const missing = mods.filter((m) => !(m in exp))
+  if (missing.length > 0) { console.error("!! not in package.json exports: " + missing.join(", ")); process.exit(1) }
+  console.log("   " + mods.length + " modules, all exported")
+')
+
 echo "== pack"
 (cd "$root" && npm pack --silent --pack-destination "$work" >/dev/null)
 tarball=$(ls "$work"/flowtune-*.tgz)
