@@ -17,6 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "flowtune-durable-"))
 const log = join(dir, "steps.log")
 const runner = join(import.meta.dirname, "..", "support", "durableRunner.ts")
 const children = new Set<ChildProcess>()
+const ports = new Map<ChildProcess, number>()
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -40,6 +41,7 @@ const startRunner = async () => {
     stdio: ["ignore", "ignore", "pipe"]
   })
   children.add(child)
+  ports.set(child, port)
   child.on("exit", () => children.delete(child))
   return child
 }
@@ -125,6 +127,16 @@ describe("Durable on PostgreSQL, real runner processes", () => {
 
   it("two runners share the work; when one is killed the other finishes every execution", async () => {
     const [a, b] = [await startRunner(), await startRunner()]
+    // Shards are split once both runners are registered and each has refreshed its assignments
+    // (every 3 s): before that the first runner holds every shard.
+    const registered = () =>
+      psql(
+        `select count(*) from ${prefix}_runners where healthy and (address like '%:${
+          ports.get(a)
+        }' or address like '%:${ports.get(b)}')`
+      ).trim()
+    await waitFor("both runners to register", () => registered() === "2", 90_000)
+    await new Promise((r) => setTimeout(r, 7_000))
     const ids = await Promise.all(
       Array.from({ length: 12 }, (_, i) => client.runPromise(threeSteps.start(`job${i}`)))
     )
