@@ -8,8 +8,8 @@ import { execFileSync } from "node:child_process"
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
-import * as Tour from "../src/Tour.js"
 import { postgresUrl, redisUrl, uniquePrefix } from "../../test/support/services.js"
+import * as Tour from "../src/Tour.js"
 
 const freePort = Effect.async<number>((resume) => {
   const server = createServer()

@@ -5,9 +5,9 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Model from "flowtune/Model"
+import type * as Tracing from "flowtune/Tracing"
 import * as Tour from "../src/Tour.js"
 import { claim, toTimeline } from "../src/Tour/Common.js"
-import type * as Tracing from "flowtune/Tracing"
 
 /** Runs the tour in virtual time: the test clock is moved until the tour is done. */
 const runVirtual = (options: Tour.Options) =>
