@@ -13,10 +13,10 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
 import { execFileSync } from "node:child_process"
-import { createServer } from "node:net"
 import * as Durable from "../src/Durable.js"
 import * as DurablePg from "../src/Durable/Pg.js"
 import * as Primitive from "../src/Primitive.js"
+import { freePort } from "../test/support/cacheRedisServer.js"
 import { measureAll, pairedRatios, type Suite } from "./harness.js"
 
 const steps = 10
@@ -53,14 +53,6 @@ const workflow = (name: string) =>
     success: Schema.String,
     error: Schema.instanceOf(Durable.UnkeyableInput),
     idempotencyKey: (s) => s
-  })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
   })
 
 const onPostgres = async (url: string, workflows: number) => {

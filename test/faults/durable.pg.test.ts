@@ -5,10 +5,10 @@ import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as DurablePg from "../../src/Durable/Pg.js"
+import { freePort } from "../support/cacheRedisServer.js"
 import { threeSteps } from "../support/durableWorkflow.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -18,14 +18,6 @@ const log = join(dir, "steps.log")
 const runner = join(import.meta.dirname, "..", "support", "durableRunner.ts")
 const children = new Set<ChildProcess>()
 const ports = new Map<ChildProcess, number>()
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 
 const startRunner = async () => {
   const port = await freePort()

@@ -16,7 +16,8 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const accepts = (port: number): Promise<boolean> =>
+/** Whether something accepts TCP connections on the port. */
+export const accepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = new Socket()
     socket.once("connect", () => {

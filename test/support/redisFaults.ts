@@ -12,18 +12,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer, type Server, Socket } from "node:net"
-import { freePort } from "./cacheRedisServer.js"
-
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = new Socket()
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-    socket.connect(port, "127.0.0.1")
-  })
+import { accepts, freePort } from "./cacheRedisServer.js"
 
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve, reject) => {
