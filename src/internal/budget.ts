@@ -12,6 +12,7 @@ import { estimateTokens, promptText } from "./modelSimulated.js"
 import * as opts from "./options.js"
 
 /** @internal */
+// `any`: a `unique symbol` type can only be given to a `Symbol.for` result by a cast (as Effect does).
 export const TypeId: unique symbol = Symbol.for("flowtune/Budget") as any
 
 interface Account {

@@ -12,6 +12,7 @@ import * as Primitive from "../Primitive.js"
 import * as opts from "./options.js"
 
 /** @internal */
+// `any`: a `unique symbol` type can only be given to a `Symbol.for` result by a cast (as Effect does).
 export const TypeId: unique symbol = Symbol.for("flowtune/Concurrency") as any
 
 /** @internal */

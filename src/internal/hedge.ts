@@ -13,6 +13,7 @@ import * as opts from "./options.js"
 import { unsafeMake } from "./primitive.js"
 
 /** @internal */
+// `any`: a `unique symbol` type can only be given to a `Symbol.for` result by a cast (as Effect does).
 export const TypeId: unique symbol = Symbol.for("flowtune/Hedge") as any
 
 const StateKey = Symbol.for("flowtune/Hedge/state")

@@ -341,7 +341,11 @@ export const andThen = dual<
     self: Primitive.Primitive<In, Out, E, R>,
     that: Primitive.Primitive<Out, Out2, E2, R2>
   ) => Primitive.Primitive<In, Out2, E | E2, R | R2>
->(2, (self, that) => sequence(self, that) as any)
+>(
+  2,
+  // `any`: the generic `sequence` overloads cannot be resolved against the type parameters of this signature.
+  (self, that) => sequence(self, that) as any
+)
 
 // Each branch sees the run context one level deeper; it is put in the
 // branch fiber's context when the fiber is created, rather than provided by

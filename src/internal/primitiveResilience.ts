@@ -27,6 +27,8 @@ export const retry = dual<
   if (!Schedule.isSchedule(options.schedule)) {
     Options.invalid(owner, "schedule", "a Schedule (e.g. Schedule.recurs(3))", options.schedule)
   }
+  // `any`: the schedule's and predicate's types were checked by `RetryOptions`; `Effect.retry`'s overloads cannot
+  // be selected from an options object built at run time.
   const policy: { schedule: Schedule.Schedule<any, any, any>; while?: (e: any) => boolean } = {
     schedule: options.schedule
   }
