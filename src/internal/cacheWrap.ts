@@ -33,6 +33,7 @@ import {
 } from "./cacheStore.js"
 import * as Tier from "./cacheTier.js"
 import * as Options from "./options.js"
+import { field } from "./primitive.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Cache")
@@ -49,8 +50,10 @@ interface CachedInfo {
   readonly config: Config
 }
 
-// `any`: the info lives under a symbol the public type does not declare.
-const infoOf = (cached: Cache.Cached<any, any, any, any>): CachedInfo => (cached as any)[TypeId]
+// The public type declares the namespace, version and key under `TypeId`; the config rides along.
+const Info = field<CachedInfo>(TypeId)
+// Every `Cache.Cached` is built by `wrap`, with its info.
+const infoOf = (cached: Cache.Cached<any, any, any, any>): CachedInfo => Info.get(cached)!
 
 /** @internal */
 export const wrap = dual(
@@ -100,7 +103,7 @@ export const wrap = dual(
       name,
       kind: "cache",
       children: [self],
-      fields: { [TypeId]: info },
+      fields: Info.of(info),
       run: (input, fiber) => lookup(fiber, input)
     })
     return cached as unknown as Cache.Cached<In, Out, E, R>

@@ -151,6 +151,32 @@ export const unsafeMake = <In, Out, E, R>(options: {
   return self
 }
 
+/**
+ * A typed slot for data a combinator gives its primitive when it is built
+ * (through `fields` of `unsafeMake`/`makeWith`) and reads back later (a
+ * cached primitive's key function, a hedge's counters), so no call site reads
+ * a hidden property through a cast. Nothing is ever written to a finished
+ * primitive.
+ *
+ * @internal
+ */
+export interface Field<A> {
+  readonly key: symbol
+  /** The `fields` entry that holds `value`. */
+  readonly of: (value: A) => Readonly<Record<symbol, unknown>>
+  /** The value the primitive was built with, or `undefined` for a primitive built without this field. */
+  readonly get: (self: unknown) => A | undefined
+}
+
+/** @internal */
+export const field = <A>(key: symbol): Field<A> => ({
+  key,
+  of: (value) => ({ [key]: value }),
+  // The one cast: a slot is an own property that the public types do not (all) declare.
+  get: (self) =>
+    typeof self === "object" && self !== null ? (self as Readonly<Record<symbol, A | undefined>>)[key] : undefined
+})
+
 /** @internal */
 export const makeWith = <In, Out, E = never, R = never>(
   options: Primitive.MakeWithOptions<In, Out, E, R>
