@@ -10,13 +10,14 @@ import type * as Hedge from "../Hedge.js"
 import * as Primitive from "../Primitive.js"
 import * as CostLedger from "./costLedger.js"
 import * as opts from "./options.js"
-import { unsafeMake } from "./primitive.js"
+import { field, unsafeMake } from "./primitive.js"
 
 /** @internal */
 // `any`: a `unique symbol` type can only be given to a `Symbol.for` result by a cast (as Effect does).
 export const TypeId: unique symbol = Symbol.for("flowtune/Hedge") as any
 
-const StateKey = Symbol.for("flowtune/Hedge/state")
+// The hedge's counters, given to its primitive when it is built (`Hedge.stats` reads them).
+const StateField = field<State>(Symbol.for("flowtune/Hedge/state"))
 
 /** @internal */
 export const metrics = {
@@ -199,23 +200,21 @@ export const make = dual(2, (
         })
       )
 
-    const hedgedPrimitive = unsafeMake({
+    return unsafeMake({
       name,
       kind: "hedge",
       children: alternative === self ? [self] : [self, alternative],
       annotations: self.annotations,
+      fields: { [TypeId]: TypeId, ...StateField.of(state) },
       body
-    }) as unknown as Record<symbol, unknown>
-    hedgedPrimitive[TypeId] = TypeId
-    hedgedPrimitive[StateKey] = state
-    return hedgedPrimitive as unknown as Primitive.Primitive.Any
+    })
   })
 })
 
 /** @internal */
 export const isHedged = (u: unknown): u is Hedge.Hedged<unknown, unknown, unknown, unknown> =>
-  Primitive.isPrimitive(u) && (u as unknown as Record<symbol, unknown>)[TypeId] === TypeId
+  Primitive.isPrimitive(u) && StateField.get(u) !== undefined
 
 /** @internal */
 export const stats = (self: Hedge.Hedged<any, any, any, any>): Effect.Effect<Hedge.Stats> =>
-  Effect.sync(() => snapshot((self as unknown as Record<symbol, State>)[StateKey]!))
+  Effect.sync(() => snapshot(StateField.get(self)!))
