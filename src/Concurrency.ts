@@ -5,7 +5,10 @@
  * adaptive concurrency filter). AIMD: the limit grows by one per round trip
  * while calls succeed at the limit and latency holds, and is cut by a factor
  * on a 429, a timeout or latency growth (at most once per round trip, so a
- * burst of 429s answers one overload with one cut).
+ * burst of 429s answers one overload with one cut). Gradient (`algorithm:
+ * "gradient"`, since 0.2.0): the limit follows the ratio of the long-run
+ * latency to the recent one, so it settles before latency grows far, without
+ * needing a 429 to learn the backend is full; 429s and timeouts still cut it.
  *
  * Callers beyond the limit wait in a bounded FIFO queue; past its bound they
  * fail at once with `Overloaded` instead of piling up. An interrupted waiter
@@ -73,10 +76,38 @@ export interface Options {
   /** A call slower than this counts as an overload (it is not cut short). Default: none. */
   readonly timeout?: Duration.DurationInput | undefined
   /**
-   * Latency growth that counts as an overload: the recent mean latency over
-   * the long-run mean. Default: 2.
+   * How the limit moves between overloads. `"aimd"` (default): up by about
+   * one per round trip, cut by `backoff` when the recent mean latency exceeds
+   * `latencyTolerance` times the long-run mean. `"gradient"` (Netflix
+   * `Gradient2`): the limit follows `clamp(latencyTolerance * longRtt /
+   * shortRtt, 0.5, 1) * limit + headroom`, smoothed, so it stops growing and
+   * shrinks as latency grows, before the backend answers 429. With both,
+   * 429s and timeouts cut the limit by `backoff`.
+   *
+   * @since 0.2.0
+   */
+  readonly algorithm?: "aimd" | "gradient" | undefined
+  /**
+   * Latency growth tolerated: the recent (short-window) latency over the
+   * long-run one. AIMD cuts past it (default 2); the gradient shrinks the
+   * limit in proportion past it (default 1.5).
    */
   readonly latencyTolerance?: number | undefined
+  /**
+   * Gradient only: the share of each round trip's new limit that is taken,
+   * in (0, 1]. Default: 0.2.
+   *
+   * @since 0.2.0
+   */
+  readonly smoothing?: number | undefined
+  /**
+   * Gradient only: calls allowed to wait at the backend beyond what the
+   * latency ratio allows (Netflix's `queueSize`); with flat latency the limit
+   * grows by `smoothing * headroom` per round trip. Default: 4.
+   *
+   * @since 0.2.0
+   */
+  readonly headroom?: number | undefined
   /**
    * Which failures say "too much": default `RateLimited`, `ModelTimeout`,
    * `PrimitiveTimeout` and `Overloaded` (by tag).

@@ -9,6 +9,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Concurrency from "../Concurrency.js"
 import * as Primitive from "../Primitive.js"
+import * as gradient from "./concurrencyGradient.js"
 import * as opts from "./options.js"
 
 /** @internal */
@@ -38,6 +39,8 @@ interface Config {
   readonly backoff: number
   readonly timeoutMs: number
   readonly tolerance: number
+  /** Present with the gradient algorithm; AIMD otherwise. */
+  readonly gradient: gradient.Config | undefined
   readonly isOverload: (error: unknown) => boolean
 }
 
@@ -59,6 +62,8 @@ interface State {
   /** Short- and long-run mean latencies (EWMA), for latency growth. */
   shortMs: number | undefined
   longMs: number | undefined
+  /** The gradient algorithm's windows (unused by AIMD). */
+  readonly windows: gradient.State
 }
 
 interface Handle extends Concurrency.Limiter {
@@ -82,6 +87,9 @@ export const make = (options: Concurrency.Options): Effect.Effect<Concurrency.Li
     options.initial,
     { integer: true, min, max }
   )
+  const algorithm = options.algorithm === undefined
+    ? "aimd"
+    : opts.oneOf(owner, "algorithm", options.algorithm, ["aimd", "gradient"])
   const config: Config = {
     name,
     min,
@@ -92,6 +100,7 @@ export const make = (options: Concurrency.Options): Effect.Effect<Concurrency.Li
       ? Infinity
       : Duration.toMillis(opts.duration(owner, "timeout", options.timeout)),
     tolerance: opts.numberOr(owner, "latencyTolerance", options.latencyTolerance, 2, { min: 1, minExclusive: true }),
+    gradient: gradient.config(owner, algorithm, options),
     isOverload: options.isOverload === undefined ? isOverload : opts.func(owner, "isOverload", options.isOverload)
   }
   const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
@@ -116,7 +125,8 @@ export const make = (options: Concurrency.Options): Effect.Effect<Concurrency.Li
         lastCut: -Infinity,
         ceiling: Infinity,
         shortMs: undefined,
-        longMs: undefined
+        longMs: undefined,
+        windows: gradient.make()
       },
       limitGauge: tag(metrics.limit),
       rejectedCounter: tag(metrics.rejected),
@@ -201,6 +211,21 @@ const release = (handle: Handle, start: number, exit: Exit.Exit<unknown, unknown
     if (overload) {
       state.overloads++
       cutNow = cut(handle, start, now)
+    } else if (Exit.isSuccess(exit) && config.gradient !== undefined) {
+      const next = Math.max(
+        config.min,
+        Math.min(
+          config.max,
+          gradient.onSuccess(config.gradient, state.windows, state.limit, state.inFlight + 1, latency, now)
+        )
+      )
+      // A window whose latency lowered the limit counts as a cut.
+      if (next < state.limit) {
+        state.cuts++
+        cutNow = true
+      }
+      state.limit = next
+      state.peakLimit = Math.max(state.peakLimit, Math.floor(state.limit))
     } else if (Exit.isSuccess(exit)) {
       state.shortMs = state.shortMs === undefined ? latency : state.shortMs * 0.9 + latency * 0.1
       state.longMs = state.longMs === undefined ? latency : state.longMs * 0.99 + latency * 0.01
