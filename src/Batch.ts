@@ -37,6 +37,7 @@
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Metric from "effect/Metric"
 import type * as Request from "effect/Request"
 import type * as RequestResolver from "effect/RequestResolver"
 import type * as Scope from "effect/Scope"
@@ -317,25 +318,58 @@ export const resolver: <In, Out, E>(
 ) => RequestResolver.RequestResolver<BatchRequest<In, Out, E>> = list.resolver
 
 /**
+ * The Effect metrics of every batched primitive, before tagging: each backend
+ * call updates them tagged with `primitive` (its name), like `Cache.metrics`,
+ * `Router.metrics` and `Stream.metrics`.
+ *
+ * - `size`: items per backend call (`flowtune_batch_size`, a histogram)
+ * - `batches`: backend calls made (`flowtune_batch_batches_total`)
+ * - `items`: items sent to the backend (`flowtune_batch_items_total`)
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { Batch } from "flowtune"
+ *
+ * const calls = Metric.value(Metric.tagged(Batch.metrics.batches, "primitive", "embed"))
+ * ```
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly size: Metric.Metric.Histogram<number>
+  readonly batches: Metric.Metric.Counter<number>
+  readonly items: Metric.Metric.Counter<number>
+} = {
+  size: internal.batchSize,
+  batches: internal.batchesSent,
+  items: internal.itemsSent
+}
+
+/**
  * Items per backend call, tagged `primitive`.
  *
+ * @deprecated Use `Batch.metrics.size` (one `metrics` record per module).
  * @since 0.1.0
  * @category metrics
  */
-export const batchSize = internal.batchSize
+export const batchSize: Metric.Metric.Histogram<number> = metrics.size
 
 /**
  * Backend calls made, tagged `primitive`.
  *
+ * @deprecated Use `Batch.metrics.batches` (one `metrics` record per module).
  * @since 0.1.0
  * @category metrics
  */
-export const batchesSent = internal.batchesSent
+export const batchesSent: Metric.Metric.Counter<number> = metrics.batches
 
 /**
  * Items sent to the backend, tagged `primitive`.
  *
+ * @deprecated Use `Batch.metrics.items` (one `metrics` record per module).
  * @since 0.1.0
  * @category metrics
  */
-export const itemsSent = internal.itemsSent
+export const itemsSent: Metric.Metric.Counter<number> = metrics.items
