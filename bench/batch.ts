@@ -1,8 +1,23 @@
 /**
- * Batch: per-item cost of coalescing 1000 concurrent callers into batched
- * backend calls (max 100 items a call, zero window), against DataLoader,
- * Effect's stock `RequestResolver.makeBatched` + `Effect.request`, and
- * `@effect/experimental`'s `RequestResolver.dataLoader`, all in one run.
+ * `npm run bench -- batch`: the per-item cost of coalescing items into
+ * batched backend calls (max 100 items a call, zero window), on the path a
+ * user takes.
+ *
+ * The user's path comes first: `Effect.runPromise(Primitive.run(p, item))`
+ * with default options and Effect's default tracer, exactly as the README
+ * shows it. Its peers have the same loop shape and entry point:
+ * - `callers.*`: 1000 concurrent callers, one item each, one entry per caller
+ *   on both sides (`runPromise` per caller against a DataLoader `load` per
+ *   caller), all awaited together;
+ * - `list.*`: one call over a list of 1000 items (`Primitive.forEach` over the
+ *   batched primitive through one `Primitive.run` against DataLoader's
+ *   `loadMany`).
+ * The floors are what any Effect caller pays before batching: a fiber that
+ * suspends and is resumed a microtask later, per caller (`runPromise` each)
+ * and as one fan-out of 1000 fibers in one run (what a fiber per item costs).
+ * Internal fast paths (`p.run` on root fibers with tracing off, the list form
+ * `Batch.chunked`) and Effect's stock batching are measured beside them,
+ * labelled, and are not what users get from the README.
  */
 import * as ExperimentalResolver from "@effect/experimental/RequestResolver"
 import DataLoader from "dataloader"
@@ -13,7 +28,8 @@ import * as RequestResolver from "effect/RequestResolver"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Batch from "../src/Batch.js"
-import { measure, ratios, settings, type Suite } from "./harness.js"
+import * as Primitive from "../src/Primitive.js"
+import { measureAll, pairedRatios, settings, type Suite } from "./harness.js"
 
 const CALLERS = 1000
 const MAX_BATCH = 100
@@ -25,11 +41,8 @@ interface GetItem extends Request.Request<number> {
 }
 const GetItem = Request.tagged<GetItem>("GetItem")
 
-// Every Effect case runs with the tracer off: a primitive's run is a span
-// when tracing is on, and spans (with their stack capture) are not what this
-// suite compares.
-const runtime = Effect.runSync(Effect.withTracerEnabled(Effect.runtime<never>(), false))
-const runPromise = Runtime.runPromise(runtime)
+// internal fast paths only: tracing off, no run context
+const untracedRuntime = Effect.runSync(Effect.withTracerEnabled(Effect.runtime<never>(), false))
 
 /** 1000 independent callers: one root fiber each, done when all have exited. */
 const rootCallers = (call: (key: number) => Effect.Effect<unknown, unknown>) => () =>
@@ -38,7 +51,7 @@ const rootCallers = (call: (key: number) => Effect.Effect<unknown, unknown>) => 
     const done = () => {
       if (--left === 0) resolve()
     }
-    for (const key of keys) Runtime.runFork(runtime, call(key)).addObserver(done)
+    for (const key of keys) Runtime.runFork(untracedRuntime, call(key)).addObserver(done)
   })
 
 // the floor for any Effect caller that waits: a fiber that suspends and is
@@ -50,9 +63,10 @@ const suspendResume = (key: number) =>
 
 const suite: Suite = {
   name: "batch",
-  description: `Batch: ${CALLERS} concurrent callers, one item each, max ${MAX_BATCH} per backend call (per item)`,
+  description: `Batch: ${CALLERS} items, max ${MAX_BATCH} per backend call, through Primitive.run (user's path) vs ` +
+    `DataLoader (per item)`,
   run: async (options) => {
-    const calls = { dataloader: 0, flowtune: 0, stock: 0, experimental: 0 }
+    const calls = { dataloader: 0, flowtune: 0, chunked: 0, stock: 0, experimental: 0 }
     const backend = (counter: keyof typeof calls) => (ids: ReadonlyArray<number>) => {
       calls[counter]++
       return ids.map((n) => n * 2)
@@ -64,13 +78,19 @@ const suite: Suite = {
     )
 
     const scope = Effect.runSync(Scope.make())
-    const flowtune = Runtime.runSync(runtime)(
+    // made the way a user makes it: default runtime, default tracer
+    const batched = Effect.runSync(
       Batch.make({
         name: "bench",
         run: (ids: ReadonlyArray<number>) => Effect.sync(() => backend("flowtune")(ids)),
         maxBatchSize: MAX_BATCH,
         window: 0
       }).pipe(Scope.extend(scope))
+    )
+    const each = Primitive.forEach(batched)
+    const chunked = Batch.chunked(
+      Primitive.make("bench-list", (ids: ReadonlyArray<number>) => Effect.sync(() => backend("chunked")(ids))),
+      { size: MAX_BATCH }
     )
 
     const stockResolver = RequestResolver.makeBatched((requests: ReadonlyArray<GetItem>) =>
@@ -79,7 +99,7 @@ const suite: Suite = {
       )
     ).pipe(RequestResolver.batchN(MAX_BATCH))
 
-    const experimentalResolver = Runtime.runSync(runtime)(
+    const experimentalResolver = Effect.runSync(
       ExperimentalResolver.dataLoader(
         RequestResolver.makeBatched((requests: ReadonlyArray<GetItem>) =>
           Effect.sync(() => backend("experimental")(requests.map((r) => r.id))).pipe(
@@ -91,24 +111,38 @@ const suite: Suite = {
     )
 
     const cases = [
-      { name: "dataloader", ops: CALLERS, run: () => Promise.all(keys.map((k) => loader.load(k))) },
-      { name: "fiber suspend+resume only (floor)", ops: CALLERS, run: rootCallers(suspendResume) },
-      { name: "flowtune Batch", ops: CALLERS, run: rootCallers(flowtune.run) },
+      // 1000 concurrent callers, one entry each
       {
-        name: "fiber suspend+resume only (Effect.forEach callers)",
+        name: "callers.user",
         ops: CALLERS,
-        run: () => runPromise(Effect.forEach(keys, suspendResume, { concurrency: "unbounded" }))
+        run: () => Promise.all(keys.map((k) => Effect.runPromise(Primitive.run(batched, k))))
+      },
+      { name: "callers.dataloader", ops: CALLERS, run: () => Promise.all(keys.map((k) => loader.load(k))) },
+      {
+        name: "callers.floor (runPromise of a suspend+resume)",
+        ops: CALLERS,
+        run: () => Promise.all(keys.map((k) => Effect.runPromise(suspendResume(k))))
+      },
+      // one call over a list of 1000
+      { name: "list.user (forEach)", ops: CALLERS, run: () => Effect.runPromise(Primitive.run(each, keys)) },
+      { name: "list.dataloader (loadMany)", ops: CALLERS, run: () => loader.loadMany(keys) },
+      {
+        name: "list.floor (1000 fibers suspend+resume in one run)",
+        ops: CALLERS,
+        run: () => Effect.runPromise(Effect.forEach(keys, suspendResume, { concurrency: "unbounded" }))
+      },
+      // internal fast paths and Effect's own batching, not what a user gets from the README
+      { name: "internal.root-fibers p.run untraced", ops: CALLERS, run: rootCallers(batched.run) },
+      {
+        name: "internal.chunked (list form)",
+        ops: CALLERS,
+        run: () => Effect.runPromise(Primitive.run(chunked, keys))
       },
       {
-        name: "flowtune Batch (Effect.forEach callers)",
-        ops: CALLERS,
-        run: () => runPromise(Effect.forEach(keys, (k) => flowtune.run(k), { concurrency: "unbounded" }))
-      },
-      {
-        name: "stock makeBatched + Effect.request",
+        name: "effect.stock makeBatched + Effect.request",
         ops: CALLERS,
         run: () =>
-          runPromise(
+          Effect.runPromise(
             Effect.forEach(keys, (id) => Effect.request(GetItem({ id }), stockResolver), {
               concurrency: "unbounded",
               batching: true
@@ -116,37 +150,50 @@ const suite: Suite = {
           )
       },
       {
-        name: "experimental dataLoader",
+        name: "effect.experimental dataLoader",
         ops: CALLERS,
-        run: rootCallers((id) => Effect.request(GetItem({ id }), experimentalResolver))
+        run: () =>
+          Promise.all(keys.map((id) => Effect.runPromise(Effect.request(GetItem({ id }), experimentalResolver))))
       }
     ]
 
     // batches formed by one op of each case
     for (const key of Object.keys(calls) as Array<keyof typeof calls>) calls[key] = 0
     await cases[0]!.run()
-    await cases[2]!.run()
-    await cases[5]!.run()
-    await cases[6]!.run()
+    const formedCallers = calls.flowtune
+    calls.flowtune = 0
+    await cases[3]!.run()
+    const formedList = calls.flowtune
+    await cases[1]!.run()
+    await cases[7]!.run()
+    await cases[8]!.run()
+    await cases[9]!.run()
     const formed = { ...calls }
 
-    const results = await measure(cases, settings(options))
+    const measured = await measureAll(cases, settings(options))
     await Effect.runPromise(Scope.close(scope, Exit.void))
+    const { ratios, spreads } = pairedRatios(measured, [
+      ["callers.user", "callers.dataloader"],
+      ["callers.floor (runPromise of a suspend+resume)", "callers.dataloader"],
+      ["callers.user", "callers.floor (runPromise of a suspend+resume)"],
+      ["list.user (forEach)", "list.dataloader (loadMany)"],
+      ["list.floor (1000 fibers suspend+resume in one run)", "list.dataloader (loadMany)"],
+      ["list.user (forEach)", "list.floor (1000 fibers suspend+resume in one run)"],
+      ["internal.root-fibers p.run untraced", "callers.dataloader"],
+      ["internal.chunked (list form)", "list.dataloader (loadMany)"],
+      ["effect.stock makeBatched + Effect.request", "list.dataloader (loadMany)"],
+      ["effect.experimental dataLoader", "callers.dataloader"]
+    ])
     return {
-      results,
-      ratios: ratios(results, [
-        ["flowtune Batch", "dataloader"],
-        ["fiber suspend+resume only (floor)", "dataloader"],
-        ["flowtune Batch", "fiber suspend+resume only (floor)"],
-        ["flowtune Batch (Effect.forEach callers)", "dataloader"],
-        ["flowtune Batch (Effect.forEach callers)", "fiber suspend+resume only (Effect.forEach callers)"],
-        ["stock makeBatched + Effect.request", "dataloader"],
-        ["experimental dataLoader", "dataloader"],
-        ["stock makeBatched + Effect.request", "flowtune Batch"]
-      ]),
+      results: measured.cpu,
+      wall: measured.wall,
+      ratios,
+      spreads,
       notes: [
-        `Backend calls for ${CALLERS} callers (max ${MAX_BATCH} a call): dataloader ${formed.dataloader}, ` +
-        `flowtune ${formed.flowtune}, stock ${formed.stock}, experimental ${formed.experimental}.`
+        `Backend calls per ${CALLERS} items (max ${MAX_BATCH} a call): flowtune callers ${formedCallers}, ` +
+        `flowtune forEach ${formedList}, dataloader ${formed.dataloader}, chunked ${formed.chunked}, ` +
+        `stock ${formed.stock}, experimental ${formed.experimental}.`,
+        "Target (issue 16): batching per item within 10x of DataLoader, including forEach over a batched primitive."
       ]
     }
   }

@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
@@ -12,8 +11,9 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Batch from "../Batch.js"
 import type * as Primitive from "../Primitive.js"
+import { type ItemQueue, ItemQueueKey } from "./fanOut.js"
 import * as check from "./options.js"
-import { unsafeMake } from "./primitive.js"
+import { isRecording, unsafeMake } from "./primitive.js"
 
 /** @internal */
 export const ItemResultTypeId: unique symbol = Symbol.for("flowtune/Batch/ItemResult")
@@ -61,9 +61,10 @@ type Resume<Out, E> = (exit: Exit.Exit<Out, E>) => void
 
 interface Caller<Out, E> {
   readonly resume: Resume<Out, E>
-  readonly fiber: Fiber.RuntimeFiber<any, any>
+  /** The caller's fiber, watched for its exit; none for items offered by a list (`Primitive.forEach`). */
+  readonly fiber: Fiber.RuntimeFiber<any, any> | undefined
   /** Leaves the batch when the caller's fiber ends unanswered (it was interrupted). */
-  readonly onExit: () => void
+  readonly onExit: (() => void) | undefined
   slot: Slot<any, Out, E> | undefined
 }
 
@@ -221,7 +222,7 @@ const makeQueue = <In, Out, E, R>(
         return Effect.fail(invalidResponse(items.length, `${describe(effect)} from run instead of an Effect`))
       }
       const typed = effect as Effect.Effect<unknown, E, R>
-      return fiber.getFiberRef(FiberRef.currentTracerEnabled)
+      return isRecording(fiber)
         ? Effect.withSpan(typed, "Batch.call", {
           attributes: { ...spanAttributes, "flowtune.batch.size": items.length }
         })
@@ -299,8 +300,10 @@ const makeQueue = <In, Out, E, R>(
   }
 
   const resumeCaller = (caller: Caller<Out, E>, exit: Exit.Exit<Out, E | Batch.BatchError>) => {
+    // withdrawn while its slot was being answered (see `cancel`)
+    if (caller.slot === undefined) return
     caller.slot = undefined
-    caller.fiber.removeObserver(caller.onExit)
+    if (caller.fiber !== undefined) caller.fiber.removeObserver(caller.onExit!)
     caller.resume(exit as Exit.Exit<Out, E>)
   }
 
@@ -343,6 +346,9 @@ const makeQueue = <In, Out, E, R>(
       const index = slot.others.indexOf(caller)
       if (index >= 0) slot.others.splice(index, 1)
     }
+    // being answered right now (a list's fail-fast withdrawing its other
+    // items): the answer loop skips it; the slots must not move under it
+    if (batch.state === "done") return
     batch.live--
     if (batch.state === "sent") {
       // nobody is left to read the answer: stop paying for the call
@@ -392,9 +398,21 @@ const makeQueue = <In, Out, E, R>(
         onExit: () => cancel(caller),
         slot: undefined
       }
-      fiber.addObserver(caller.onExit)
+      fiber.addObserver(caller.onExit!)
       enqueue(item, caller)
     })
+
+  // The entry `Primitive.forEach` hands a whole list to: every item is queued
+  // in one step and answered through its callback, with no fiber per item.
+  const queue: ItemQueue<In, Out, E | Batch.BatchError> = {
+    offer: (item, resume) => {
+      const caller: Caller<Out, E> = { resume, fiber: undefined, onExit: undefined, slot: undefined }
+      if (closed) resume(closedExit)
+      else enqueue(item, caller)
+      return caller
+    },
+    withdraw: (caller) => cancel(caller as Caller<Out, E>)
+  }
 
   return Effect.as(
     Effect.addFinalizer(() => close),
@@ -402,7 +420,8 @@ const makeQueue = <In, Out, E, R>(
       name,
       kind: "batch",
       annotations: { maxBatchSize, window: Duration.format(window), concurrency },
-      body
+      body,
+      fields: { [ItemQueueKey]: queue }
     })
   )
 }

@@ -110,6 +110,102 @@ export const fanOut = <A, E, R>(
     })
   })
 
+/** @internal */
+export const ItemQueueKey: unique symbol = Symbol.for("flowtune/Primitive/itemQueue")
+
+/**
+ * A queue that answers every item it is offered through a callback (a batched
+ * primitive's, found on the primitive under `ItemQueueKey`), so that a list
+ * can be handed to it without a fiber per item.
+ *
+ * @internal
+ */
+export interface ItemQueue<In, Out, E> {
+  /**
+   * Queues `item`; `answer` is called once with its exit (possibly at once),
+   * unless the returned ticket is withdrawn first. Throws, having queued
+   * nothing, when the item cannot be queued.
+   */
+  readonly offer: (item: In, answer: (exit: Exit.Exit<Out, E>) => void) => unknown
+  /** Takes an unanswered item out of the queue: no answer follows. */
+  readonly withdraw: (ticket: unknown) => void
+}
+
+/**
+ * `fanOut` over a list handed to a queue: the items are offered in one step
+ * (at most `concurrency` unanswered at a time, the next offered as one is
+ * answered) and awaited together, on the calling fiber. Same contract as
+ * `fanOut`: the exits in order; with `failFast`, the first failure withdraws
+ * the unanswered items (their exits are interruptions) and offers no more;
+ * interrupting the caller withdraws every unanswered item.
+ *
+ * @internal
+ */
+export const fanOutQueued = <In, Out, E>(
+  items: ReadonlyArray<In>,
+  queue: ItemQueue<In, Out, E>,
+  options: Pick<FanOutOptions, "concurrency" | "failFast">
+): Effect.Effect<Array<Exit.Exit<Out, E>>> =>
+  Effect.withFiberRuntime((parent) => {
+    const count = items.length
+    const interrupted: Exit.Exit<Out, E> = Exit.interrupt(parent.id())
+    return Effect.async<Array<Exit.Exit<Out, E>>>((resume) => {
+      const exits = new Array<Exit.Exit<Out, E>>(count)
+      const tickets = new Array<unknown>(count)
+      let next = 0
+      let finished = 0
+      let failed = false
+      let pumping = false
+      let cancelled = false
+
+      const withdrawAll = () => {
+        for (let i = 0; i < next; i++) {
+          if (exits[i] === undefined) {
+            exits[i] = interrupted
+            finished++
+            queue.withdraw(tickets[i])
+          }
+        }
+      }
+
+      const settle = (index: number, exit: Exit.Exit<Out, E>) => {
+        if (exits[index] !== undefined) return
+        exits[index] = exit
+        finished++
+        if (options.failFast && !failed && Exit.isFailure(exit)) {
+          failed = true
+          withdrawAll()
+        }
+        pump()
+      }
+
+      // A loop rather than recursion: a queue may answer during `offer`.
+      const pump = () => {
+        if (pumping) return
+        pumping = true
+        while (!failed && !cancelled && next < count && next - finished < options.concurrency) {
+          const index = next++
+          try {
+            tickets[index] = queue.offer(items[index]!, (exit) => settle(index, exit))
+          } catch (error) {
+            settle(index, Exit.die(error))
+          }
+        }
+        pumping = false
+        if (!cancelled && finished === next && (failed || next === count)) {
+          cancelled = true
+          resume(Effect.succeed(failed ? exits.slice(0, next) : exits))
+        }
+      }
+
+      pump()
+      return Effect.sync(() => {
+        cancelled = true
+        withdrawAll()
+      })
+    })
+  })
+
 /**
  * The exits of a fail-fast run: every value, or the first failure's cause.
  *
