@@ -35,6 +35,7 @@ import type * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Retention from "../internal/durableRetention.js"
 import * as Check from "../internal/options.js"
 
 /**
@@ -66,6 +67,18 @@ export interface Options {
   readonly pollInterval?: Duration.DurationInput | undefined
   /** How long a dead runner's shards stay locked before another runner takes them (default 15 s). */
   readonly shardLockExpiration?: Duration.DurationInput | undefined
+  /**
+   * Removes completed executions (needs `runner`). Every `every` (default
+   * 5 minutes) the runner deletes the rows of each execution whose final
+   * result was stored more than `completedAfter` ago: its run, activities,
+   * signals and clock. Running and suspended executions are never touched.
+   * Afterwards `run` with the same idempotency key starts a new execution.
+   * Without it the engine keeps every execution forever.
+   */
+  readonly retention?: {
+    readonly completedAfter: Duration.DurationInput
+    readonly every?: Duration.DurationInput | undefined
+  } | undefined
 }
 
 const owner = "Durable/Pg.layer"
@@ -96,6 +109,19 @@ export const layer = (
   const advisoryLocks = Check.booleanOr(owner, "advisoryLocks", options.advisoryLocks, true)
   const pollInterval = Check.durationOr(owner, "pollInterval", options.pollInterval, "500 millis")
   const shardLockExpiration = Check.durationOr(owner, "shardLockExpiration", options.shardLockExpiration, "15 seconds")
+  const retention = options.retention
+  if (retention !== undefined) {
+    if (typeof retention !== "object" || retention === null) {
+      Check.invalid(owner, "retention", "{ completedAfter, every? }", retention)
+    }
+    if (runner === undefined) {
+      Check.invalid(owner, "retention", "given with runner (a client sweeps nothing)", retention)
+    }
+  }
+  const sweep = retention === undefined ? undefined : {
+    completedAfter: Check.duration(owner, "retention.completedAfter", retention.completedAfter),
+    every: Check.durationOr(owner, "retention.every", retention.every, "5 minutes")
+  }
   const url = options.url === undefined
     ? Config.redacted("DATABASE_URL")
     : Config.succeed(typeof options.url === "string" ? Redacted.make(options.url) : options.url)
@@ -115,9 +141,9 @@ export const layer = (
   const cluster = runner === undefined
     ? NodeClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding })
     : NodeClusterSocket.layer({ storage: "byo", shardingConfig: sharding })
-  return ClusterWorkflowEngine.layer.pipe(
-    Layer.provide(cluster),
-    Layer.provide(storage),
-    Layer.provide(pg)
-  )
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provide(cluster), Layer.provide(storage))
+  return (sweep === undefined
+    ? engine
+    : Layer.merge(engine, Layer.scopedDiscard(Retention.schedule(prefix, sweep.completedAfter, sweep.every))))
+    .pipe(Layer.provide(pg))
 }
