@@ -15,6 +15,17 @@
  *
  * `Router.complexity()` is the guide's complexity scorer as a ready selector.
  *
+ * **Where state lives.** A combinator's state is created by an Effect
+ * (`yield* Batch.make`, `Hedge.make`, `Concurrency.make`, `Budget.make`,
+ * `Stream.cached`) or lives in a service provided by a layer (`Cache` tiers,
+ * router statistics); never at definition time, never by patching a
+ * primitive. `Router.make` is therefore a plain, synchronous definition (call
+ * it at module level): a router's statistics live in the `RouterStats`
+ * registry of the fiber that runs it. Its default is one registry for the
+ * process; `Router.layerStats` gives a fresh one (per test, per tenant), and
+ * `Router.stats` / `Router.resetStats` read the registry of the fiber that
+ * calls them.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -43,12 +54,15 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import * as internal from "./internal/router.js"
 import * as complexityInternal from "./internal/routerComplexity.js"
+import * as stats_ from "./internal/routerStats.js"
 import type * as Primitive from "./Primitive.js"
 
 /**
@@ -379,7 +393,8 @@ export interface RouteStats {
 }
 
 /**
- * A snapshot of a router's accounting since it was made (or reset).
+ * A snapshot of a router's accounting in one `RouterStats` registry, since
+ * its first call there (or its reset).
  *
  * @since 0.1.0
  * @category models
@@ -408,7 +423,58 @@ export interface Stats {
 }
 
 /**
- * The router's accounting so far.
+ * The registry that holds the statistics of routers, by router (a router no
+ * longer referenced drops its figures).
+ *
+ * @since 0.2.0
+ * @category accounting
+ */
+export interface StatsRegistry {
+  /** @internal */
+  readonly routers: WeakMap<Router.Any, stats_.Cell>
+}
+
+/**
+ * The statistics registry of the running fiber. Nothing needs to provide it:
+ * its default is one registry for the whole process. Provide
+ * `Router.layerStats` for statistics of their own (a test, a tenant).
+ *
+ * @since 0.2.0
+ * @category accounting
+ */
+export class RouterStats extends Context.Reference<RouterStats>()("flowtune/Router/RouterStats", {
+  // Lazy: the implementation module is read when the default is first needed.
+  defaultValue: (): StatsRegistry => stats_.makeRegistry()
+}) {}
+
+/**
+ * A fresh statistics registry: the routers run under it are accounted apart
+ * from the process-wide default and from every other `layerStats`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Primitive, Router } from "flowtune"
+ *
+ * const router = Router.make({
+ *   routes: { echo: Primitive.fromFunction("echo", (s: string) => s) },
+ *   select: () => "echo"
+ * })
+ *
+ * // Counts the calls of this program only.
+ * const calls = Effect.gen(function*() {
+ *   yield* router.run("hi")
+ *   return (yield* Router.stats(router)).calls // 1
+ * }).pipe(Effect.provide(Router.layerStats))
+ * ```
+ *
+ * @since 0.2.0
+ * @category accounting
+ */
+export const layerStats: Layer.Layer<RouterStats> = Layer.sync(RouterStats, () => stats_.makeRegistry())
+
+/**
+ * The router's accounting so far, in the current `RouterStats` registry.
  *
  * @since 0.1.0
  * @category accounting
@@ -416,8 +482,8 @@ export interface Stats {
 export const stats: (self: Router.Any) => Effect.Effect<Stats> = internal.stats
 
 /**
- * Sets the router's accounting back to zero (its metrics are cumulative and
- * are left alone).
+ * Sets the router's accounting in the current `RouterStats` registry back to
+ * zero (its metrics are cumulative and are left alone).
  *
  * @since 0.1.0
  * @category accounting

@@ -525,3 +525,50 @@ describe("Router", () => {
       }))
   })
 })
+
+describe("Router statistics registry", () => {
+  // Defined once, the way users do at module level: the router holds no state of its own.
+  const echo = Primitive.fromFunction("echo", (s: string) => s.length)
+  const shout = Primitive.fromFunction("shout", (s: string) => s.length * 2)
+  const router = Router.make({
+    name: "registry-test",
+    routes: { echo, shout },
+    select: (s: string) => (s.endsWith("!") ? "shout" : "echo")
+  })
+  const callsOf = Effect.map(Router.stats(router), (s) => [s.calls, s.routes.echo!.calls, s.routes.shout!.calls])
+
+  it.effect("two layerStats scopes keep separate statistics of the same router", () =>
+    Effect.gen(function*() {
+      const inScope = (inputs: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          // Forked fibers (the fan-out) record into the registry of the scope too.
+          yield* Effect.forEach(inputs, (q) => router.run(q), { concurrency: "unbounded" })
+          // A reset under another registry leaves this one alone.
+          yield* Router.resetStats(router).pipe(Effect.provide(Router.layerStats))
+          const before = yield* callsOf
+          yield* Router.resetStats(router)
+          return [before, yield* callsOf]
+        }).pipe(Effect.provide(Router.layerStats))
+      yield* router.run("outside") // the process-wide registry
+      const a = yield* inScope(["a", "b!"])
+      const b = yield* inScope(["c", "d", "e", "f!"])
+      assert.deepStrictEqual(a, [[2, 1, 1], [0, 0, 0]])
+      assert.deepStrictEqual(b, [[4, 3, 1], [0, 0, 0]])
+      // Neither scope wrote to (or reset) the process-wide registry.
+      assert.deepStrictEqual(yield* callsOf, [1, 1, 0])
+      yield* Router.resetStats(router)
+    }))
+
+  it.effect("with no layer, one registry for the process: separate runs add up", () =>
+    Effect.gen(function*() {
+      const other = Router.make({ name: "registry-default", routes: { echo }, select: () => "echo" })
+      Effect.runSync(other.run("x"))
+      yield* Effect.promise(() => Effect.runPromise(other.run("y")))
+      yield* other.run("z")
+      const stats = yield* Router.stats(other)
+      assert.deepStrictEqual([stats.router, stats.calls, stats.routes.echo!.calls], ["registry-default", 3, 3])
+      // A second definition with the same routes is another router: figures of its own.
+      const twin = Router.make({ name: "registry-default", routes: { echo }, select: () => "echo" })
+      assert.strictEqual((yield* Router.stats(twin)).calls, 0)
+    }))
+})

@@ -6,19 +6,21 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
-import * as Ref from "effect/Ref"
 import * as Primitive from "../Primitive.js"
 import * as Router from "../Router.js"
 export { resetStats, stats } from "./routerStats.js"
 import * as options_ from "./options.js"
-import { isRecording, unsafeMake } from "./primitive.js"
+import { field, isRecording, unsafeMake } from "./primitive.js"
 import { compile } from "./routerComplexity.js"
 import { type CostOf, makeCostOf } from "./routerCost.js"
-import { applyCall, type Call as CallOf, emptyState, type Handle, outcomeOf, StateKey } from "./routerStats.js"
+import { type Call as CallOf, outcomeOf, record as recordCall, type Registry, registryOf } from "./routerStats.js"
 import { errorTag } from "./stats.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Router")
+
+// Given to every router when it is built, so a router is recognised without a cast.
+const RouterField = field<typeof TypeId>(TypeId)
 
 const ClockTag = Clock.Clock
 
@@ -83,7 +85,7 @@ export const isRetryable = (error: unknown): boolean => {
 
 /** @internal */
 export const isRouter = (u: unknown): u is Router.Router.Any =>
-  Primitive.isPrimitive(u) && (u as unknown as Record<symbol, unknown>)[TypeId] === TypeId
+  Primitive.isPrimitive(u) && RouterField.get(u) === TypeId
 
 // ---------------------------------------------------------------------------
 // the router
@@ -155,7 +157,6 @@ export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>):
   const noRouteLabels = [routerLabel, MetricLabel.make("route", "<none>")]
   const retryable: (error: unknown) => boolean = options.retryable ?? isRetryable
   const select = options.select as Router.Selector<unknown, string, unknown, unknown>
-  const state = Ref.unsafeMake(emptyState(keys.length))
   const defaultEntry = defaultKey === undefined ? undefined : byKey.get(defaultKey)
 
   // Metric labels from `Effect.tagMetrics` are honoured; without them the
@@ -168,7 +169,8 @@ export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>):
     exit: Exit.Exit<unknown, unknown>,
     clock: Clock.Clock,
     start: bigint,
-    ambient: ReadonlyArray<MetricLabel.MetricLabel>
+    ambient: ReadonlyArray<MetricLabel.MetricLabel>,
+    registry: Registry
   ) => {
     close(call, clock, exit, false)
     const nanos = Number(clock.unsafeCurrentTimeNanos() - start)
@@ -181,8 +183,8 @@ export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>):
       if (a.cost > 0) costTotal.unsafeUpdate(a.cost, labels)
     }
     if (call.notFound) errorsTotal.unsafeUpdate(1, labelsFor(ambient, noRouteLabels))
-    const outcome = outcomeOf(exit)
-    return Ref.update(state, (s) => applyCall(s, call, outcome, nanos))
+    recordCall(registry, self, keys.length, call, outcomeOf(exit), nanos)
+    return Effect.void
   }
 
   // A route run is opened when its effect is built (it starts right after)
@@ -285,32 +287,30 @@ export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>):
     const tracing = isRecording(fiber)
     const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
     const clock = Context.get(fiber.currentDefaultServices, ClockTag)
+    // Statistics go to the registry of this fiber (`Router.layerStats`, or the process-wide default).
+    const registry = registryOf(fiber.currentContext)
     const start = clock.unsafeCurrentTimeNanos()
     const call: Call = { selected: -1, notFound: false, attempts: [], current: undefined, currentStart: start }
     const selected = select(input)
     const routed = Effect.isEffect(selected)
       ? Effect.flatMap(selected, (s) => dispatch(s, input, clock, call, tracing))
       : dispatch(selected, input, clock, call, tracing)
-    return Effect.onExit(routed, (exit) => record(call, exit, clock, start, ambient))
+    return Effect.onExit(routed, (exit) => record(call, exit, clock, start, ambient, registry))
   }
 
   // Everything a router exposes is given at construction: the finished
-  // primitive is never patched (issue 15).
-  return unsafeMake({
+  // primitive is never patched, and it holds no state (issue 15). Its
+  // statistics are keyed by the router itself in the running fiber's registry.
+  const self: Router.Router.Any = unsafeMake({
     name,
     kind: "router",
     children: entries.map((e) => e.primitive),
     annotations: {},
     body: (input: unknown) => Effect.withFiberRuntime<unknown, unknown, unknown>((fiber) => direct(input, fiber)),
     direct,
-    fields: {
-      [TypeId]: TypeId,
-      [StateKey]: { name, keys, state } satisfies Handle,
-      routes,
-      defaultRoute: defaultKey,
-      fallback
-    }
+    fields: { ...RouterField.of(TypeId), routes, defaultRoute: defaultKey, fallback }
   }) as unknown as Router.Router.Any
+  return self
 }
 
 // ---------------------------------------------------------------------------

@@ -1,18 +1,17 @@
 /**
- * A router's accounting: per-route counters kept in a `Ref`, updated once per
- * call, and the `Stats` snapshot (split from `router.ts`, issue 15).
+ * A router's accounting: per-route counters updated once per call, kept in
+ * the `RouterStats` registry of the running fiber (a layer's, or the
+ * process-wide default), and the `Stats` snapshot. A router holds no state of
+ * its own: `Router.make` stays a plain definition (issue 15).
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Ref from "effect/Ref"
-import type * as Router from "../Router.js"
-
-/** @internal */
-export const StateKey = Symbol.for("flowtune/Router/state")
+import * as Router from "../Router.js"
 
 // ---------------------------------------------------------------------------
 // accounting state
@@ -170,30 +169,66 @@ const snapshot = (name: string, keys: ReadonlyArray<string>, state: State): Rout
   }
 }
 
-/** @internal */
-export interface Handle {
-  readonly name: string
-  readonly keys: ReadonlyArray<string>
-  readonly state: Ref.Ref<State>
+// ---------------------------------------------------------------------------
+// the registry
+
+/** One router's figures in one registry. @internal */
+export interface Cell {
+  state: State
 }
 
-const handleOf = (self: Router.Router.Any): Handle => {
-  const handle = (self as unknown as Record<symbol, Handle | undefined>)[StateKey]
+/**
+ * The figures of every router that ran under one registry, by router: a
+ * router no longer referenced drops its figures with it.
+ *
+ * @internal
+ */
+export interface Registry {
+  readonly routers: WeakMap<Router.Router.Any, Cell>
+}
+
+/** @internal */
+export const makeRegistry = (): Registry => ({ routers: new WeakMap() })
+
+// The tag lives in the public module, which imports this one: it is read
+// inside functions only, never while the modules are being evaluated.
+const registryTag = (): typeof Router.RouterStats => Router.RouterStats
+
+/** The registry in `context`: the one a layer provided, else the process-wide default. @internal */
+export const registryOf = (context: Context.Context<never>): Registry => Context.get(context, registryTag())
+
+/** Adds one finished call to `router`'s figures in `registry` (a synchronous step of the calling fiber). @internal */
+export const record = (
+  registry: Registry,
+  router: Router.Router.Any,
+  routes: number,
+  call: Call,
+  outcome: 0 | 1 | 2,
+  nanos: number
+): void => {
+  const cell = registry.routers.get(router)
+  if (cell === undefined) registry.routers.set(router, { state: applyCall(emptyState(routes), call, outcome, nanos) })
+  else cell.state = applyCall(cell.state, call, outcome, nanos)
+}
+
+const keysOf = (self: Router.Router.Any): ReadonlyArray<string> => {
   // Only `Router.make` builds routers; anything else here is a bug.
-  if (handle === undefined) throw new TypeError(`${String(self)} is not a Router`)
-  return handle
+  if (!Router.isRouter(self)) throw new TypeError(`${String(self)} is not a Router`)
+  return Object.keys(self.routes)
 }
 
 /** @internal */
 export const stats = (self: Router.Router.Any): Effect.Effect<Router.Stats> =>
-  Effect.suspend(() => {
-    const handle = handleOf(self)
-    return Effect.map(Ref.get(handle.state), (state) => snapshot(handle.name, handle.keys, state))
+  Effect.withFiberRuntime((fiber) => {
+    const keys = keysOf(self)
+    const cell = registryOf(fiber.currentContext).routers.get(self)
+    return Effect.succeed(snapshot(self.name, keys, cell?.state ?? emptyState(keys.length)))
   })
 
 /** @internal */
 export const resetStats = (self: Router.Router.Any): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const handle = handleOf(self)
-    return Ref.set(handle.state, emptyState(handle.keys.length))
+  Effect.withFiberRuntime((fiber) => {
+    keysOf(self)
+    registryOf(fiber.currentContext).routers.delete(self)
+    return Effect.void
   })
