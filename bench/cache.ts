@@ -29,8 +29,7 @@ import * as CacheRedis from "../src/Cache/Redis.js"
 import * as CacheSql from "../src/Cache/Sql.js"
 import * as Lru from "../src/internal/cacheLru.js"
 import * as Primitive from "../src/Primitive.js"
-import * as WorkflowContext from "../src/WorkflowContext.js"
-import { measure, ratios, settings, type Suite } from "./harness.js"
+import { measure, measureAll, pairedRatios, settings, type Suite } from "./harness.js"
 
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 const postgresUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -167,16 +166,47 @@ const suite: Suite = {
       for (let j = 0; j < IN_RUN; j++) effect = Effect.zipRight(effect, effectCache.get(keys[j & (KEYS - 1)]!))
       return effect
     })
-    // The user's path: the default runtime (default tracer), hits inside a run context.
-    const userHitsInRun = WorkflowContext.withContext()(hitsInRun)
+    // The user's path: `Primitive.run` of a primitive whose body makes 1,000 hits, on the
+    // default runtime (Effect's default tracer on), beside the one-step floor in the same shape.
+    const inPrimitive = <E, R>(name: string, effect: Effect.Effect<unknown, E, R>) =>
+      Primitive.make(name, (_: void) => effect)
+    const userHitsInRun = Primitive.run(inPrimitive("hits", hitsInRun), undefined)
+    const userFloorInRun = Primitive.run(inPrimitive("floor", floorInRun), undefined)
+    // Keys over 200 characters (a prompt with its context): the shared tiers see their hash, L1 the text.
+    const longKeys = keys.map((k) => `${"You are a helpful assistant. ".repeat(8)}${k}`)
+    const longHitsInRun = Primitive.run(
+      inPrimitive(
+        "long-hits",
+        Effect.suspend(() => {
+          let effect: Effect.Effect<unknown, never, Cache.CacheTiers> = Effect.void
+          for (let j = 0; j < IN_RUN; j++) effect = Effect.zipRight(effect, cached.run(longKeys[j & (KEYS - 1)]!))
+          return effect
+        })
+      ),
+      undefined
+    )
+    for (const k of longKeys) lru.set(k, `answer to ${k}`)
+    await tracedRt.runPromise(Effect.forEach(longKeys, (k) => cached.run(k), { discard: true }))
     let i = 0
     const next = () => keys[(i++) & (KEYS - 1)]!
-    const l1 = await measure([
+    const nextLong = () => longKeys[(i++) & (KEYS - 1)]!
+    const l1Measured = await measureAll([
       {
-        name: "flowtune L1 hit (user path: in a run, default tracer)",
+        name: "flowtune L1 hit (user path: Primitive.run, default tracer)",
         run: () => runSyncTraced(userHitsInRun),
         ops: IN_RUN
       },
+      {
+        name: "floor: one Effect step (user path: Primitive.run, default tracer)",
+        run: () => runSyncTraced(userFloorInRun),
+        ops: IN_RUN
+      },
+      {
+        name: "flowtune L1 hit, ~275-char keys (user path)",
+        run: () => runSyncTraced(longHitsInRun),
+        ops: IN_RUN
+      },
+      { name: "lru-cache get, ~275-char keys", run: () => lru.get(nextLong()) },
       { name: "effect Cache.get (in a workflow)", run: () => runSync(effectHitsInRun), ops: IN_RUN },
       { name: "effect Cache.get (runSync per hit)", run: () => runSync(effectCache.get(next())) },
       { name: "lru-cache get", run: () => lru.get(next()) },
@@ -187,6 +217,7 @@ const suite: Suite = {
       { name: "langchain InMemoryCache lookup", run: () => langchain.lookup(next(), "llm") },
       { name: "effect Cache.get (runPromise)", run: () => Effect.runPromise(effectCache.get(next())) }
     ], settings(options))
+    const l1 = l1Measured.cpu
 
     const remoteSettings = options.quick
       ? { rounds: 2, timePerRoundMs: 100, warmupMs: 50 }
@@ -261,23 +292,32 @@ const suite: Suite = {
       "_cross-runtime upstream calls per burst (target 1)": upstreamCalls / bursts,
       ...memory
     }
+    const paired = pairedRatios(l1Measured, [
+      ["flowtune L1 hit (user path: Primitive.run, default tracer)", "lru-cache get"],
+      [
+        "flowtune L1 hit (user path: Primitive.run, default tracer)",
+        "floor: one Effect step (user path: Primitive.run, default tracer)"
+      ],
+      ["floor: one Effect step (user path: Primitive.run, default tracer)", "lru-cache get"],
+      ["flowtune L1 hit, ~275-char keys (user path)", "lru-cache get, ~275-char keys"],
+      ["flowtune L1 hit (in a workflow)", "effect Cache.get (in a workflow)"],
+      ["flowtune L1 hit (runSync per hit)", "effect Cache.get (runSync per hit)"],
+      ["flowtune L1 hit (in a workflow)", "lru-cache get"],
+      ["flowtune L1 hit (in a workflow)", "floor: one Effect step (in a workflow)"],
+      ["floor: one Effect step (in a workflow)", "lru-cache get"],
+      ["flowtune L1 hit (runSync per hit)", "lru-cache get"],
+      ["langchain InMemoryCache lookup", "lru-cache get"],
+      ["effect Cache.get (runPromise)", "lru-cache get"],
+      ["langchain InMemoryCache lookup", "flowtune L1 hit (runSync per hit)"]
+    ])
     return {
       results,
+      wall: l1Measured.wall,
       ratios: {
-        ...ratios(l1, [
-          ["flowtune L1 hit (user path: in a run, default tracer)", "lru-cache get"],
-          ["flowtune L1 hit (in a workflow)", "effect Cache.get (in a workflow)"],
-          ["flowtune L1 hit (runSync per hit)", "effect Cache.get (runSync per hit)"],
-          ["flowtune L1 hit (in a workflow)", "lru-cache get"],
-          ["flowtune L1 hit (in a workflow)", "floor: one Effect step (in a workflow)"],
-          ["floor: one Effect step (in a workflow)", "lru-cache get"],
-          ["flowtune L1 hit (runSync per hit)", "lru-cache get"],
-          ["langchain InMemoryCache lookup", "lru-cache get"],
-          ["effect Cache.get (runPromise)", "lru-cache get"],
-          ["langchain InMemoryCache lookup", "flowtune L1 hit (runSync per hit)"]
-        ]),
+        ...paired.ratios,
         "flowtune/lru-cache+ttl bytes per entry": memory["_flowtune bytes/entry"] / memory["_lru-cache+ttl bytes/entry"]
       },
+      spreads: paired.spreads,
       notes: [
         `Cross-runtime single-flight: ${upstreamCalls} upstream call(s) for ${bursts} bursts of 2 x 100 identical calls ` +
         `(two stacks, separate Redis connections; target 1 per burst).`,

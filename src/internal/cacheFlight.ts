@@ -52,8 +52,8 @@ const join = <A, E>(s: Store, key: string, flight: Flight, coalesced: boolean): 
       }))
   })
 
-/** Joins the computation in flight for `key`, or starts it in the layer's scope. */
-const miss = <A, E, R>(s: Store, key: string, compute: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+/** Joins the computation in flight for `key`, or starts it in the layer's scope (after an L1 miss). @internal */
+export const miss = <A, E, R>(s: Store, key: string, compute: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
   const existing = s.state.inflight.get(key)
   if (existing !== undefined) {
     Stats.coalesced(s.state)
@@ -81,6 +81,33 @@ const miss = <A, E, R>(s: Store, key: string, compute: () => Effect.Effect<A, E,
 }
 
 /**
+ * The L1 answer for `key`, or `undefined` on a miss (no Effect step, no
+ * allocation but the answer). `checkpoint`: mark the hit on the run's timeline.
+ *
+ * @internal
+ */
+export const l1Hit = <A, E>(
+  s: Store,
+  key: string,
+  now: number,
+  checkpointHit: boolean
+): Effect.Effect<A, E> | undefined => {
+  const lru = s.state.lru
+  if (lru === undefined) return undefined
+  const slot = lru.lookup(key, now)
+  if (slot < 0) {
+    if (slot === -2) Stats.expired(s.state)
+    return undefined
+  }
+  Stats.hit(s.state, 0, lru.computeMsAt(slot), lru.costAt(slot))
+  const value = lru.valueAt(slot)
+  const result: Effect.Effect<A, E> = value instanceof CachedFailure
+    ? Effect.failCause(value.cause as Cause.Cause<E>)
+    : Effect.succeed(value as A)
+  return checkpointHit ? Effect.zipRight(checkpoint("cache.l1.hit", s, s.runtime.names[0]), result) : result
+}
+
+/**
  * L1 (no Effect step before the answer is known), then the miss path.
  * `checkpoint`: mark the L1 hit on the run's timeline.
  *
@@ -92,19 +119,4 @@ export const getOrCompute = <A, E, R>(
   compute: () => Effect.Effect<A, E, R>,
   now: number,
   checkpointHit: boolean
-): Effect.Effect<A, E, R> => {
-  const lru = s.state.lru
-  if (lru !== undefined) {
-    const slot = lru.lookup(key, now)
-    if (slot >= 0) {
-      Stats.hit(s.state, 0, lru.computeMsAt(slot), lru.costAt(slot))
-      const value = lru.valueAt(slot)
-      const result: Effect.Effect<A, E> = value instanceof CachedFailure
-        ? Effect.failCause(value.cause as Cause.Cause<E>)
-        : Effect.succeed(value as A)
-      return checkpointHit ? Effect.zipRight(checkpoint("cache.l1.hit", s, s.runtime.names[0]), result) : result
-    }
-    if (slot === -2) Stats.expired(s.state)
-  }
-  return miss(s, key, compute)
-}
+): Effect.Effect<A, E, R> => l1Hit<A, E>(s, key, now, checkpointHit) ?? miss(s, key, compute)

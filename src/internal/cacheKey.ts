@@ -304,22 +304,33 @@ export const sha256 = (text: string): string => cryptoHash("sha256", text, "base
 export const bound = (key: string): string => key.length <= maxKeyLength ? key : `#sha256:${sha256(key)}`
 
 /**
- * A string input is its own key (a hit then hashes nothing: the engine keeps
- * a string's hash, and JSON-encoding it cost ~7x an `lru-cache` get in
- * bench/cache.ts). Every other input is "~" + its canonical encoding, which
- * never starts with "~"; a string that does is escaped with a second "~", so
- * "1" and 1 never share a key.
+ * The full text of an input's key, never hashed: what L1 and the in-process
+ * single-flight are keyed on, so a hit hashes nothing whatever the key's
+ * length (SHA-256 of a 275-character key was half the cost of a hit in
+ * bench/cache.ts). The shared tiers see `bound` of it (see `remoteKey` in
+ * cacheStore.ts).
+ *
+ * A string input is its own key (the engine keeps a string's hash, and
+ * JSON-encoding it cost ~7x an `lru-cache` get). Every other input is "~" +
+ * its canonical encoding, which never starts with "~"; a string that does is
+ * escaped with a second "~", so "1" and 1 never share a key.
+ *
+ * @internal
+ */
+export const rawKeyOrError = (input: unknown): string | InvalidKey => {
+  if (typeof input === "string") return input.charCodeAt(0) === 126 ? `~${input}` : input
+  const text = canonicalOrError(input)
+  return typeof text === "string" ? `~${text}` : text
+}
+
+/**
+ * {@link rawKeyOrError}, bounded: the key as the shared tiers see it.
  *
  * @internal
  */
 export const defaultKeyOrError = (input: unknown): string | InvalidKey => {
-  if (typeof input === "string") {
-    return input.length <= maxKeyLength && input.charCodeAt(0) !== 126
-      ? input
-      : bound(input.charCodeAt(0) === 126 ? `~${input}` : input)
-  }
-  const text = canonicalOrError(input)
-  return typeof text === "string" ? bound(`~${text}`) : text
+  const key = rawKeyOrError(input)
+  return typeof key === "string" ? bound(key) : key
 }
 
 /**
@@ -335,13 +346,15 @@ export const defaultKey = (input: unknown): string => {
 }
 
 /**
- * Runs a key function, turning an {@link InvalidKey} it throws into a value
- * so the cached call can fail with it (any other throw is a bug: rethrown).
+ * The L1 key of an input: runs a key function, turning an {@link InvalidKey}
+ * it throws into a value so the cached call can fail with it (any other
+ * throw is a bug: rethrown). For the default key, the unbounded text
+ * ({@link rawKeyOrError}): the shared tiers bound it themselves.
  *
  * @internal
  */
 export const keyOf = <In>(key: (input: In) => string, input: In): string | InvalidKey => {
-  if (key === defaultKey) return defaultKeyOrError(input)
+  if (key === defaultKey) return rawKeyOrError(input)
   try {
     return key(input)
   } catch (error) {

@@ -10,11 +10,21 @@
  */
 import * as Duration from "effect/Duration"
 import * as Metric from "effect/Metric"
+import type * as MetricHook from "effect/MetricHook"
+import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
 import type * as Cache from "../Cache.js"
 
+const hitsKey = MetricKey.counter("flowtune_cache_hits", { description: "Cache hits, by primitive and tier" })
+const costSavedKey = MetricKey.counter("flowtune_cache_cost_saved", {
+  description: "US dollars not spent thanks to the cache"
+})
+const timeSavedKey = MetricKey.counter("flowtune_cache_time_saved_ms", {
+  description: "Milliseconds of computation not repeated thanks to the cache"
+})
+
 /** @internal */
-export const hitsTotal = Metric.counter("flowtune_cache_hits", { description: "Cache hits, by primitive and tier" })
+export const hitsTotal = Metric.fromMetricKey(hitsKey)
 /** @internal */
 export const missesTotal = Metric.counter("flowtune_cache_misses", { description: "Cache misses that computed" })
 /** @internal */
@@ -44,13 +54,9 @@ export const leasesLostTotal = Metric.counter("flowtune_cache_leases_lost", {
   description: "Holders whose lease renewal found the lease gone or taken"
 })
 /** @internal */
-export const costSavedTotal = Metric.counter("flowtune_cache_cost_saved", {
-  description: "US dollars not spent thanks to the cache"
-})
+export const costSavedTotal = Metric.fromMetricKey(costSavedKey)
 /** @internal */
-export const timeSavedTotal = Metric.counter("flowtune_cache_time_saved_ms", {
-  description: "Milliseconds of computation not repeated thanks to the cache"
-})
+export const timeSavedTotal = Metric.fromMetricKey(timeSavedKey)
 
 /** @internal */
 export interface Counters {
@@ -74,11 +80,22 @@ export interface Counted {
   /** Metric labels, one array per tier (same reference every time keeps Effect's hook cache warm). */
   readonly tierLabels: ReadonlyArray<ReadonlyArray<MetricLabel.MetricLabel>>
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The hit path's metrics, resolved once: a hit updates them with no lookup. */
+  readonly hooks: {
+    readonly hits: ReadonlyArray<MetricHook.MetricHook.Counter<number>>
+    readonly timeSaved: MetricHook.MetricHook.Counter<number>
+    readonly costSaved: MetricHook.MetricHook.Counter<number>
+  }
 }
+
+// The hook `Metric.unsafeUpdate` would find for these labels (the same object, from the same registry).
+const hookOf = (key: MetricKey.MetricKey.Counter<number>, labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labels))
 
 /** @internal */
 export const makeCounted = (name: string, tierNames: ReadonlyArray<string>): Counted => {
   const base = [MetricLabel.make("primitive", name)]
+  const tierLabels = tierNames.map((tier) => [...base, MetricLabel.make("tier", tier)])
   return {
     counters: {
       hits: tierNames.map(() => 0),
@@ -94,8 +111,13 @@ export const makeCounted = (name: string, tierNames: ReadonlyArray<string>): Cou
       timeSavedMs: 0,
       costSaved: 0
     },
-    tierLabels: tierNames.map((tier) => [...base, MetricLabel.make("tier", tier)]),
-    labels: base
+    tierLabels,
+    labels: base,
+    hooks: {
+      hits: tierLabels.map((labels) => hookOf(hitsKey, labels)),
+      timeSaved: hookOf(timeSavedKey, base),
+      costSaved: hookOf(costSavedKey, base)
+    }
   }
 }
 
@@ -105,9 +127,9 @@ export const hit = (s: Counted, tier: number, computeMs: number, cost: number) =
   c.hits[tier]!++
   c.timeSavedMs += computeMs
   c.costSaved += cost
-  hitsTotal.unsafeUpdate(1, s.tierLabels[tier]!)
-  if (computeMs > 0) timeSavedTotal.unsafeUpdate(computeMs, s.labels)
-  if (cost > 0) costSavedTotal.unsafeUpdate(cost, s.labels)
+  s.hooks.hits[tier]!.update(1)
+  if (computeMs > 0) s.hooks.timeSaved.update(computeMs)
+  if (cost > 0) s.hooks.costSaved.update(cost)
 }
 
 /** @internal */

@@ -18,6 +18,7 @@ import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as WorkflowContext from "../WorkflowContext.js"
+import { bound } from "./cacheKey.js"
 import * as Lru from "./cacheLru.js"
 import * as Payload from "./cachePayload.js"
 import * as Stats from "./cacheStats.js"
@@ -79,6 +80,15 @@ const escapeSegment = (s: string) => s.replace(/%/g, "%25").replace(/:/g, "%3A")
 
 /** @internal */
 export const storeId = (namespace: string, version: string) => `${escapeSegment(namespace)}:${escapeSegment(version)}:`
+
+/**
+ * The key of an entry in the shared tiers: the store's prefix and the key,
+ * hashed when longer than `maxKeyLength` (L1 keeps the full text, so a hit
+ * never hashes; the hash is paid on shared-tier operations only).
+ *
+ * @internal
+ */
+export const remoteKey = (s: Store, key: string): string => s.config.prefix + bound(key)
 
 /** @internal */
 export const namespacePrefix = (namespace: string) => `${escapeSegment(namespace)}:`
@@ -193,7 +203,7 @@ export const remoteGet = (
       budget,
       remote,
       "get",
-      s.runtime.remotes[remote]!.get(s.config.prefix + key, now),
+      s.runtime.remotes[remote]!.get(remoteKey(s, key), now),
       Option.none(),
       options
     ),
@@ -209,9 +219,9 @@ export const remoteGet = (
         Stats.corrupt(s.state, Tier.tierIndex(s.runtime, remote))
         return Effect.as(
           Effect.logWarning(
-            `flowtune cache: undecodable entry in tier ${
-              s.runtime.remotes[remote]!.name
-            } for ${s.config.prefix}${key}; treated as a miss`
+            `flowtune cache: undecodable entry in tier ${s.runtime.remotes[remote]!.name} for ${
+              remoteKey(s, key)
+            }; treated as a miss`
           ),
           undefined
         )
@@ -238,7 +248,7 @@ export const writeTiers = (
   const encoded = payload ?? Payload.encode(s.config.codec!, value, expiresAt, computeMs, cost)
   if (encoded === undefined) {
     return Effect.logWarning(
-      `flowtune cache: the value for ${s.config.prefix}${key} does not match its schema; not shared`
+      `flowtune cache: the value for ${remoteKey(s, key)} does not match its schema; not shared`
     )
   }
   return Effect.forEach(
@@ -249,7 +259,7 @@ export const writeTiers = (
         budget,
         i,
         "set",
-        s.runtime.remotes[i]!.set(s.config.prefix + key, encoded, expiresAt, now),
+        s.runtime.remotes[i]!.set(remoteKey(s, key), encoded, expiresAt, now),
         undefined
       ),
     { concurrency: "unbounded", discard: true }

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Cache from "../Cache.js"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
-import { getOrCompute } from "./cacheFlight.js"
+import { getOrCompute, l1Hit, miss } from "./cacheFlight.js"
 import { defaultKey, keyOf as keyOrError } from "./cacheKey.js"
 import * as Stats from "./cacheStats.js"
 import {
@@ -25,6 +25,7 @@ import {
   lookupRemotes,
   makeConfig,
   namespacePrefix,
+  remoteKey,
   type Runtime,
   type Store,
   storeId,
@@ -79,6 +80,9 @@ export const wrap = dual(
     const name = `cache(${self.name})`
     // One-entry memo: almost every call sees the same layer, so the store lookup is skipped.
     let last: Store | undefined
+    // Same for the clock: the default services change only under a test clock or `Effect.withClock`.
+    let lastServices: Fiber.RuntimeFiber<unknown, unknown>["currentDefaultServices"] | undefined
+    let clock: Clock.Clock | undefined
     const lookup = (fiber: Fiber.RuntimeFiber<unknown, unknown>, input: In): Effect.Effect<Out, E, R> => {
       const context = fiber.currentContext as Context.Context<Cache.CacheTiers>
       const runtime = Context.unsafeGet(context, tag).runtime
@@ -92,9 +96,14 @@ export const wrap = dual(
       // An input the default key cannot encode faithfully fails the call (Cache.InvalidKey).
       const key = keyOrError(keyOf, input)
       if (typeof key !== "string") return Effect.fail(key as unknown as E) // the type says `E | InvalidKey`: see Cache.wrap
-      const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+      const services = fiber.currentDefaultServices
+      if (services !== lastServices) {
+        lastServices = services
+        clock = Context.get(services, Clock.Clock)
+      }
       const inRun = checkpoints && context.unsafeMap.has(WorkflowContext.WorkflowContext.key)
-      return getOrCompute(store, key, () => self.run(input), now, inRun)
+      return l1Hit<Out, E>(store, key, clock!.unsafeCurrentTimeMillis(), inRun) ??
+        miss(store, key, () => self.run(input))
     }
     const info: CachedInfo = { namespace: config.namespace, version: config.version, key: keyOf, config }
     // A wrapper (kind "cache", one child), built in one call: the hit path is the
@@ -145,7 +154,7 @@ const invalidateKey = (s: Store, key: string): Effect.Effect<void> =>
           Tier.makeBudget(s.runtime, s.config.tierTimeoutMs),
           i,
           "delete",
-          tier.delete(s.config.prefix + key),
+          tier.delete(remoteKey(s, key)),
           undefined
         ),
       { concurrency: "unbounded", discard: true }
