@@ -39,7 +39,7 @@ import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import * as internal from "./internal/metricsBenchmark.js"
+import * as internal from "./internal/benchmark.js"
 import * as Primitive from "./Primitive.js"
 
 /**
