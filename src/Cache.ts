@@ -399,7 +399,15 @@ export interface Stats {
   readonly misses: number
   /** Calls that joined a computation already running in this process. */
   readonly coalesced: number
-  /** hits / (hits + misses + coalesced). */
+  /**
+   * hits / (hits + misses + coalesced): the share of calls a tier answered.
+   * A coalesced call is not a hit: it found no entry and waited for a
+   * computation, so counting it would make the rate depend on timing rather
+   * than on what the tiers hold (1000 concurrent calls on an empty cache
+   * would read 99.9%). What single-flight saves is in `coalesced` and
+   * `costSaved`; the share of calls that computed nothing is
+   * `(hits + coalesced) / calls`. The tour reports this same figure.
+   */
   readonly hitRate: number
   readonly evictions: number
   /** Entries found expired (memory or shared tiers). */

@@ -101,8 +101,8 @@ export const step: Step = {
     const hitMs = afterMs.slice(50)
     const costBefore = spentBefore.costUsd
     const costAfter = spentAfter.costUsd
-    // Calls answered without computing: tier hits, and callers that joined a computation in flight.
-    const hitRate = (100 * (queries.length - stats.misses)) / queries.length
+    // `Cache.Stats.hitRate`: calls answered by a tier (a caller that joined a computation in flight is not a hit).
+    const hitRate = 100 * stats.hitRate
 
     // The guide's key normalization: three phrasings, one computation.
     const normalized = Cache.wrap(expensive, {
