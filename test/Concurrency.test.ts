@@ -13,8 +13,10 @@ import { runVirtual } from "./support/virtualTime.js"
  * A backend that takes `capacity` calls at once (100 ms each) and answers
  * 429 (`Model.RateLimited`) past it, as the simulated model's `capacity`
  * does. A plain primitive because the load tests make thousands of calls.
+ * Past `knee` calls in flight its latency grows in proportion (a call
+ * admitted as the n-th takes 100 * n / knee ms): it queues before it rejects.
  */
-const backend = (capacity: number) => {
+const backend = (capacity: number, knee = capacity) => {
   let inFlight = 0
   return Primitive.make("backend", (q: string) =>
     Effect.suspend(() => {
@@ -22,7 +24,9 @@ const backend = (capacity: number) => {
         return Effect.fail(new Model.RateLimited({ model: "backend", retryAfter: Duration.millis(100) }))
       }
       inFlight++
-      return Effect.as(Effect.sleep("100 millis"), q).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+      return Effect.as(Effect.sleep(Math.round(100 * Math.max(1, inFlight / knee))), q).pipe(
+        Effect.ensuring(Effect.sync(() => inFlight--))
+      )
     }))
 }
 
@@ -195,6 +199,65 @@ describe("Concurrency", () => {
       assert.deepStrictEqual([stats.overloads, stats.cuts, stats.limit], [1, 1, 3])
     }))
 
+  describe("algorithm: gradient", () => {
+    const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+    it("against a backend of capacity 20, grows from 2 and settles near 20, backing off after the 429s", () => {
+      const { limited, limits, ok } = virtual(Effect.gen(function*() {
+        const limiter = yield* Concurrency.make({ name: "gradient", initial: 2, algorithm: "gradient" })
+        return yield* drive(backend(20).pipe(Concurrency.limit(limiter)), limiter, 60, 60)
+      }))
+      const settled = mean(limits.slice(limits.length / 2))
+      assert.isTrue(settled >= 17 && settled <= 21, `mean limit over the last 30 s: ${settled}`)
+      assert.isTrue(Math.max(...limits) <= 22, `peak limit ${Math.max(...limits)}`)
+      // 200 calls/s at most for 60 s. Flat latency tells the gradient nothing, so only
+      // 429s stop its growth: it probes the wall faster than AIMD (measured: about 2% of calls).
+      assert.isTrue(ok >= 0.85 * 12_000, `throughput ${ok}`)
+      assert.isTrue(limited / (ok + limited) < 0.03, `429 rate ${limited / (ok + limited)}`)
+    })
+
+    it("stops growing as latency grows, before the backend answers 429 (AIMD runs into the 429s)", () => {
+      // Latency grows past 20 calls in flight; 429 past 40.
+      const run = (algorithm: "aimd" | "gradient") =>
+        virtual(Effect.gen(function*() {
+          const limiter = yield* Concurrency.make({ name: algorithm, initial: 2, algorithm })
+          return yield* drive(backend(40, 20).pipe(Concurrency.limit(limiter)), limiter, 120, 60)
+        }))
+      const gradient = run("gradient")
+      const aimd = run("aimd")
+      assert.strictEqual(gradient.limited, 0)
+      const settled = mean(gradient.limits.slice(gradient.limits.length / 2))
+      // Tolerance 1.5 and headroom 4: about 1.5 * 20 + 4 = 34.
+      assert.isTrue(settled >= 25 && settled <= 37, `gradient: mean limit over the last 30 s: ${settled}`)
+      assert.isTrue(Math.max(...gradient.limits) < 40, `gradient: peak limit ${Math.max(...gradient.limits)}`)
+      assert.isTrue(aimd.limited > 0 && Math.max(...aimd.limits) >= 40, `aimd: ${aimd.limited} 429s`)
+    })
+
+    it("latency growth shrinks the limit", () => {
+      const { after, before } = virtual(Effect.gen(function*() {
+        let latency = 100
+        const limiter = yield* Concurrency.make({ name: "latency", initial: 10, algorithm: "gradient" })
+        const call = Primitive.make(
+          "degrading",
+          (q: string) => Effect.suspend(() => Effect.as(Effect.sleep(`${latency} millis`), q))
+        ).pipe(Concurrency.limit(limiter))
+        const fiber = yield* Effect.fork(drive(call, limiter, 40, 30))
+        yield* Effect.sleep("10 seconds")
+        const before = yield* Concurrency.stats(limiter)
+        latency = 1_000
+        yield* Fiber.join(fiber)
+        return { before, after: yield* Concurrency.stats(limiter) }
+      }))
+      // Growth is the headroom times the smoothing (0.8) per round trip of flat latency.
+      assert.isTrue(before.limit >= 30 && before.overloads === 0, JSON.stringify(before))
+      // 10x the latency: the gradient is clamped at 0.5, the limit falls by a tenth per round trip.
+      assert.isTrue(
+        after.cuts > 0 && after.limit < before.limit / 2,
+        `${JSON.stringify(before)} -> ${JSON.stringify(after)}`
+      )
+    })
+  })
+
   it("checks its options where they are given", () => {
     const bad: ReadonlyArray<Concurrency.Options> = [
       { name: "" },
@@ -202,7 +265,15 @@ describe("Concurrency", () => {
       { name: "x", min: 5, max: 4 },
       { name: "x", backoff: 1 },
       { name: "x", queue: -1 },
-      { name: "x", timeout: -5 }
+      { name: "x", timeout: -5 },
+      // @ts-expect-error: not an algorithm
+      { name: "x", algorithm: "vegas" },
+      { name: "x", smoothing: 0.5 },
+      { name: "x", algorithm: "aimd", headroom: 2 },
+      { name: "x", algorithm: "gradient", smoothing: 0 },
+      { name: "x", algorithm: "gradient", smoothing: 1.5 },
+      { name: "x", algorithm: "gradient", headroom: 0 },
+      { name: "x", algorithm: "gradient", latencyTolerance: 1 }
     ]
     for (const options of bad) assert.throws(() => Concurrency.make(options), /option "/)
   })

@@ -517,3 +517,43 @@ describe("valid options are accepted", () => {
     Database.layerPg({ url: "postgres://localhost/x", max: 20, statementTimeout: "1 second" })
   })
 })
+
+describe("Concurrency.make: the adaptive algorithm's options (issue 18)", () => {
+  // Loaded here, not in the imports above: this block is the whole of issue 18's part of this file.
+  const make = async (options: Record<string, unknown>) =>
+    // `any`: the point is to pass what the types forbid.
+    (await import("flowtune/Concurrency")).make({ name: "limiter", ...options } as any)
+  const cases: ReadonlyArray<readonly [string, Kind, (v: unknown) => Record<string, unknown>, ReadonlyArray<unknown>]> =
+    [
+      ["algorithm", "string", (v) => ({ algorithm: v }), ["vegas"]],
+      ["smoothing", "share", (v) => ({ algorithm: "gradient", smoothing: v }), [0]],
+      ["headroom", "positiveNumber", (v) => ({ algorithm: "gradient", headroom: v }), []],
+      ["latencyTolerance", "positiveNumber", (v) => ({ algorithm: "gradient", latencyTolerance: v }), [1]]
+    ]
+  for (const [option, kind, options, extra] of cases) {
+    for (const value of [...bad[kind], ...extra]) {
+      it(`${option}: rejects ${show(value)} (${JSON.stringify(options(value))})`, async () => {
+        let thrown: unknown
+        try {
+          await make(options(value))
+        } catch (error) {
+          thrown = error
+        }
+        assert.instanceOf(thrown, Primitive.InvalidPrimitive, String(thrown))
+        assert.isTrue(names(thrown as Primitive.InvalidPrimitive, option), String(thrown))
+      })
+    }
+  }
+  it("refuses the gradient-only options with AIMD rather than ignoring them", async () => {
+    const aimd = [["smoothing", { smoothing: 0.5 }], ["headroom", { algorithm: "aimd", headroom: 2 }]] as const
+    for (const [option, options] of aimd) {
+      const thrown = await make(options).then(() => undefined, (error: unknown) => error)
+      assert.instanceOf(thrown, Primitive.InvalidPrimitive, `${option}: ${String(thrown)}`)
+      assert.isTrue(names(thrown as Primitive.InvalidPrimitive, option), String(thrown))
+    }
+  })
+  it("accepts the gradient's options", async () => {
+    await make({ algorithm: "gradient", smoothing: 1, headroom: 0.5, latencyTolerance: 1.1 })
+    await make({ algorithm: "aimd" })
+  })
+})
