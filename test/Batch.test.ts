@@ -8,6 +8,7 @@ import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import * as Batch from "../src/Batch.js"
 import * as Primitive from "../src/Primitive.js"
@@ -380,6 +381,106 @@ describe("Batch", () => {
       assert.instanceOf(error, Primitive.InvalidPrimitive)
       assert.strictEqual((error as Primitive.InvalidPrimitive).option, "maxBatchSize")
     })
+  })
+
+  describe("forEach over a batched primitive (the list handed to the queue)", () => {
+    it.effect("one backend call per batch, results in the order of the list, no fiber per item", () =>
+      Effect.gen(function*() {
+        const items = range(25).map((n) => (n * 7) % 25)
+        const sent: Array<ReadonlyArray<number>> = []
+        // the first batch answers last (150 ms), the second at once, the third at its window (100 ms)
+        const run = (batch: ReadonlyArray<number>) =>
+          Effect.sync(() => sent.push(batch)).pipe(
+            Effect.zipRight(Effect.sleep(batch[0] === items[0] ? "150 millis" : 0)),
+            Effect.as(batch.map((n) => n * 2))
+          )
+        const p = yield* Batch.make({ name: "each-order", run, maxBatchSize: 10, window: "100 millis" })
+        let started = 0
+        const counter = new (class extends Supervisor.AbstractSupervisor<void> {
+          value = Effect.void
+          override onStart() {
+            started++
+          }
+        })()
+        const out = yield* finishesAt(Effect.supervised(Primitive.run(Primitive.forEach(p), items), counter), 150)
+        assert.deepStrictEqual(out, items.map((n) => n * 2))
+        assert.deepStrictEqual(sent, [items.slice(0, 10), items.slice(10, 20), items.slice(20)])
+        assert.isBelow(started, 5, "fibers started by the forEach (one per item would be 25)")
+      }).pipe(Effect.scoped))
+
+    it.effect("a per-item failure fails the forEach with it; the unanswered items are withdrawn", () =>
+      Effect.gen(function*() {
+        const sent: Array<ReadonlyArray<number>> = []
+        const p = yield* Batch.make({
+          name: "each-fail",
+          run: (items: ReadonlyArray<number>) =>
+            Effect.sync(() => sent.push(items)).pipe(
+              Effect.zipRight(Effect.sleep("10 millis")),
+              Effect.as(items.map((n) => n === 1 ? Batch.failItem(new BadItem({ item: n })) : n * 2))
+            ),
+          maxBatchSize: 2,
+          window: "100 millis",
+          concurrency: 1
+        })
+        const fiber = yield* Effect.fork(Effect.flip(Primitive.run(Primitive.forEach(p), range(6))))
+        yield* TestClock.adjust("10 millis")
+        assert.deepStrictEqual(yield* Fiber.join(fiber), new BadItem({ item: 1 }))
+        yield* TestClock.adjust("1 second")
+        // [0, 1] answered; [2, 3] and [4, 5] were waiting and are never sent
+        assert.deepStrictEqual(sent, [[0, 1]])
+      }).pipe(Effect.scoped))
+
+    it.effect("a failed backend call fails the forEach with its error", () =>
+      Effect.gen(function*() {
+        const p = yield* Batch.make({
+          name: "each-down",
+          run: (items: ReadonlyArray<number>) => Effect.fail(new BackendDown({ items })),
+          maxBatchSize: 3,
+          window: 0
+        })
+        const error = yield* Effect.flip(Primitive.run(Primitive.forEach(p), range(5)))
+        assert.deepStrictEqual(error, new BackendDown({ items: [0, 1, 2] }))
+      }).pipe(Effect.scoped))
+
+    it.effect("interrupting the forEach releases its queued items: nothing is sent, the queue serves others", () =>
+      Effect.gen(function*() {
+        const backend = yield* recorder()
+        const p = yield* Batch.make({ name: "each-interrupt", run: backend.run, maxBatchSize: 10, window: "1 second" })
+        const fiber = yield* Effect.fork(Primitive.run(Primitive.forEach(p), range(5)))
+        yield* TestClock.adjust("500 millis")
+        yield* Fiber.interrupt(fiber)
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual(yield* Ref.get(backend.calls), [])
+        const out = yield* finishesAt(Primitive.run(Primitive.forEach(p), [7, 8]), 1_000)
+        assert.deepStrictEqual(out, [14, 16])
+        assert.deepStrictEqual((yield* Ref.get(backend.calls)).map((c) => c.items), [[7, 8]])
+      }).pipe(Effect.scoped))
+
+    it.effect("a concurrency of 3 keeps at most 3 items in flight, the next offered as one is answered", () =>
+      Effect.gen(function*() {
+        const backend = yield* recorder({ latency: "500 millis" })
+        const p = yield* Batch.make({ name: "each-bound", run: backend.run, maxBatchSize: 10, window: "100 millis" })
+        const out = yield* finishesAt(Primitive.run(Primitive.forEach(p, { concurrency: 3 }), range(10)), 2_400)
+        assert.deepStrictEqual(out, range(10).map((n) => n * 2))
+        const calls = yield* Ref.get(backend.calls)
+        assert.deepStrictEqual(calls.map((c) => c.items), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
+        assert.deepStrictEqual(calls.map((c) => c.at), [100, 700, 1_300, 1_900])
+      }).pipe(Effect.scoped))
+
+    it.effect("an empty list, and a closed queue: BatchClosed", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const p = yield* Batch.make({
+          name: "each-closed",
+          run: (items: ReadonlyArray<number>) => Effect.succeed(items),
+          maxBatchSize: 10,
+          window: 0
+        }).pipe(Scope.extend(scope))
+        assert.deepStrictEqual(yield* Primitive.run(Primitive.forEach(p), []), [])
+        yield* Scope.close(scope, Exit.void)
+        const error = yield* Effect.flip(Primitive.run(Primitive.forEach(p), range(3)))
+        assert.strictEqual(error._tag, "BatchClosed")
+      }))
   })
 
   describe("chunked (the guide's list form)", () => {
