@@ -5,7 +5,9 @@
  * @internal
  */
 import * as AiError from "@effect/ai/AiError"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Model from "../Model.js"
 
 // -----------------------------------------------------------------------------
@@ -24,16 +26,20 @@ const modelErrorTags = new Set([
 const isModelError = (u: unknown): u is Model.ModelError =>
   typeof u === "object" && u !== null && "_tag" in u && modelErrorTags.has(u._tag as string) && "model" in u
 
-const parseRetryAfter = (headers: Readonly<Record<string, string>>): Duration.Duration | undefined => {
+const parseRetryAfter = (
+  headers: Readonly<Record<string, string>>,
+  now: number | undefined
+): Duration.Duration | undefined => {
   const ms = Number(headers["retry-after-ms"])
   if (headers["retry-after-ms"] !== undefined && Number.isFinite(ms) && ms >= 0) return Duration.millis(ms)
   const value = headers["retry-after"]
   if (value === undefined) return undefined
   const seconds = Number(value)
   if (Number.isFinite(seconds) && seconds >= 0) return Duration.seconds(seconds)
-  // An HTTP date: relative to the wall clock, which is what the server meant.
+  // An HTTP date: relative to `now` (Effect's `Clock`, see `fromAiErrorWithClock`). Only the public
+  // synchronous `Model.fromAiError`, called outside any Effect, has no Clock and falls back to the wall clock.
   const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Duration.millis(Math.max(0, at - Date.now()))
+  return Number.isNaN(at) ? undefined : Duration.millis(Math.max(0, at - (now ?? Date.now())))
 }
 
 /**
@@ -63,8 +69,13 @@ const statusDescription = (status: number, body: unknown): string => {
   return message === undefined ? `HTTP ${status}` : `HTTP ${status}: ${message}`
 }
 
-/** @internal */
-export const fromAiError = (error: unknown, model: string): Model.ModelError => {
+/**
+ * `now`: the current time in epoch milliseconds, for a `retry-after` given as
+ * an HTTP date; library code passes Effect's `Clock` (`fromAiErrorWithClock`).
+ *
+ * @internal
+ */
+export const fromAiError = (error: unknown, model: string, now?: number): Model.ModelError => {
   if (isModelError(error)) return error
   if (!AiError.isAiError(error)) {
     return new Model.ModelUnavailable({ model, description: `unexpected provider failure: ${String(error)}` })
@@ -79,7 +90,7 @@ export const fromAiError = (error: unknown, model: string): Model.ModelError => 
       }
       const status = error.response.status
       if (status === 429) {
-        const retryAfter = parseRetryAfter(error.response.headers)
+        const retryAfter = parseRetryAfter(error.response.headers, now)
         return new Model.RateLimited(retryAfter === undefined ? { model } : { model, retryAfter })
       }
       if (status >= 500 || status === 408) {
@@ -99,3 +110,12 @@ export const fromAiError = (error: unknown, model: string): Model.ModelError => 
       return new Model.ModelUnavailable({ model, description: error.description ?? "unknown provider error" })
   }
 }
+
+/**
+ * `fromAiError` with the time read from Effect's `Clock` (so an HTTP-date
+ * `retry-after` is exact under the `TestClock`).
+ *
+ * @internal
+ */
+export const fromAiErrorWithClock = (error: unknown, model: string): Effect.Effect<Model.ModelError> =>
+  Effect.map(Clock.currentTimeMillis, (now) => fromAiError(error, model, now))
