@@ -7,12 +7,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Advisor from "flowtune/Advisor"
-import * as Metrics from "flowtune/Metrics"
+import * as FlowMetrics from "flowtune/Metrics"
 import * as Primitive from "flowtune/Primitive"
 
 // A model-like call: GenAI attributes on its span, optionally streamed.
 const model = (name: string, millis: number, ttftMillis?: number) =>
-  Metrics.instrument(
+  FlowMetrics.instrument(
     Primitive.make(name, (prompt: string) =>
       Effect.gen(function*() {
         yield* Effect.annotateCurrentSpan({
@@ -26,7 +26,7 @@ const model = (name: string, millis: number, ttftMillis?: number) =>
     { fingerprint: true }
   )
 
-const lookup = Metrics.instrument(
+const lookup = FlowMetrics.instrument(
   Primitive.make(
     "lookup",
     (id: string) =>
@@ -60,7 +60,7 @@ const tuned = Primitive.sequence(
 const program = Effect.gen(function*() {
   for (const workflow of [naive, tuned]) {
     const run = yield* Advisor.adviseRun(Primitive.run(workflow, "the quick brown fox jumps over the lazy dog"))
-    console.log(Metrics.formatBreakdown(run.breakdown))
+    console.log(FlowMetrics.formatBreakdown(run.breakdown))
     console.log(Advisor.formatFindings(run.findings))
     console.log()
   }

@@ -12,13 +12,13 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Cache from "flowtune/Cache"
+import * as FlowCache from "flowtune/Cache"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as Primitive from "flowtune/Primitive"
 import { createServer, type Socket } from "node:net"
 
 const answer = Primitive.make("answer", (q: string) => Effect.as(Effect.sleep("20 millis"), `answer to ${q}`)).pipe(
-  Cache.wrap({ schema: Schema.String, namespace: `example-failures-${process.pid}` })
+  FlowCache.wrap({ schema: Schema.String, namespace: `example-failures-${process.pid}` })
 )
 
 const program = Effect.gen(function*() {
@@ -39,7 +39,7 @@ const program = Effect.gen(function*() {
           (q) => answer.run(q),
           { concurrency: "unbounded" }
         )
-        const stats = yield* Cache.stats(answer)
+        const stats = yield* FlowCache.stats(answer)
         console.log(`partitioned Redis: ${answers.length} answers in ${Date.now() - start} ms`)
         console.log(
           `  misses ${stats.misses}, coalesced ${stats.coalesced}, tier errors ${stats.tierErrors["redis"]},` +
@@ -47,7 +47,10 @@ const program = Effect.gen(function*() {
         )
       }).pipe(
         Effect.provide(
-          Cache.layer(Cache.memory(), CacheRedis.tier({ url: `redis://127.0.0.1:${port}`, timeout: "100 millis" }))
+          FlowCache.layer(
+            FlowCache.memory(),
+            CacheRedis.tier({ url: `redis://127.0.0.1:${port}`, timeout: "100 millis" })
+          )
         )
       )
     )

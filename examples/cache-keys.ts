@@ -3,14 +3,14 @@
  *
  * The default key encodes URLs, dates, maps, typed arrays and Effect's data
  * types by value, and refuses what it cannot encode faithfully with a typed
- * `Cache.InvalidKey` naming the path inside the input: here a class instance
+ * `FlowCache.InvalidKey` naming the path inside the input: here a class instance
  * without a declared encoding, and a cycle. A class declares its key with
- * `Cache.keyEncoding`.
+ * `FlowCache.keyEncoding`.
  *
  * Run: npx tsx examples/cache-keys.ts
  */
 import * as Effect from "effect/Effect"
-import * as Cache from "flowtune/Cache"
+import * as FlowCache from "flowtune/Cache"
 import * as Primitive from "flowtune/Primitive"
 
 class Session {
@@ -20,7 +20,7 @@ class Session {
 class Customer {
   constructor(readonly id: string, readonly loadedAt: number) {}
   // Only the id identifies a customer: two loads of one customer share an entry.
-  [Cache.keyEncoding]() {
+  [FlowCache.keyEncoding]() {
     return this.id
   }
 }
@@ -32,7 +32,7 @@ const fetchPage = Primitive.make(
 const profile = Primitive.make("profile", (customer: Customer) => Effect.succeed(`profile of ${customer.id}`))
 
 const program = Effect.gen(function*() {
-  const pages = fetchPage.pipe(Cache.wrap())
+  const pages = fetchPage.pipe(FlowCache.wrap())
   // Two URLs, two entries (they once shared the key `~{}`).
   console.log(yield* Primitive.run(pages, { url: new URL("https://a.example/") }))
   console.log(yield* Primitive.run(pages, { url: new URL("https://b.example/") }))
@@ -50,11 +50,11 @@ const program = Effect.gen(function*() {
   console.log(`${cyclic._tag}: ${cyclic.message}`)
 
   // A declared encoding: one entry for both loads of customer 42.
-  const profiles = profile.pipe(Cache.wrap())
+  const profiles = profile.pipe(FlowCache.wrap())
   yield* Primitive.run(profiles, new Customer("42", 1))
   yield* Primitive.run(profiles, new Customer("42", 2))
-  const stats = yield* Cache.stats(profiles)
+  const stats = yield* FlowCache.stats(profiles)
   console.log(`customer 42 loaded twice: ${stats.misses} miss, ${stats.hits["memory"]} hit`)
-}).pipe(Effect.provide(Cache.layerMemory({ capacity: 1_000 })))
+}).pipe(Effect.provide(FlowCache.layerMemory({ capacity: 1_000 })))
 
 Effect.runPromise(program)

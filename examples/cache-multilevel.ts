@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Cache from "flowtune/Cache"
+import * as FlowCache from "flowtune/Cache"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as CacheSql from "flowtune/Cache/Sql"
 import * as Primitive from "flowtune/Primitive"
@@ -42,7 +42,7 @@ const analyze = Primitive.make(
 )
 // `checkpoints: true`: mark L1 hits on the timeline too (off by default: a checkpoint costs more than the hit).
 const cached = analyze.pipe(
-  Cache.wrap({ schema: Analysis, ttl: "10 minutes", namespace: "example-analyze", checkpoints: true })
+  FlowCache.wrap({ schema: Analysis, ttl: "10 minutes", namespace: "example-analyze", checkpoints: true })
 )
 
 const redisAnswers = Effect.tryPromise(async () => {
@@ -70,11 +70,11 @@ const postgresAnswers = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 
 
 const program = Effect.gen(function*() {
   const useServices = (yield* redisAnswers) && (yield* postgresAnswers)
-  const stack: Layer.Layer<Cache.CacheTiers, unknown> = useServices
-    ? Cache.layer(Cache.memory({ capacity: 10_000 }), CacheRedis.tier({ url: redisUrl }), CacheSql.tier()).pipe(
+  const stack: Layer.Layer<FlowCache.CacheTiers, unknown> = useServices
+    ? FlowCache.layer(FlowCache.memory({ capacity: 10_000 }), CacheRedis.tier({ url: redisUrl }), CacheSql.tier()).pipe(
       Layer.provide(Postgres)
     )
-    : Cache.layer(Cache.memory({ capacity: 10_000 }), CacheSql.tier()).pipe(
+    : FlowCache.layer(FlowCache.memory({ capacity: 10_000 }), CacheSql.tier()).pipe(
       Layer.provide(SqliteClient.layer({ filename: join(tmpdir(), "flowtune-cache-example.sqlite") }))
     )
   console.log(
@@ -85,12 +85,12 @@ const program = Effect.gen(function*() {
     Effect.gen(function*() {
       const [elapsed] = yield* Effect.timed(Primitive.run(cached, "Effect makes AI workflows fast"))
       yield* Primitive.run(cached, "Effect makes AI workflows fast")
-      const stats = yield* Cache.stats(cached)
+      const stats = yield* FlowCache.stats(cached)
       const marks = (yield* WorkflowContext.timeline).map((c) => c.name)
       console.log(`${label}: first call ${ms(elapsed)}`, marks, stats.hits)
     }).pipe(WorkflowContext.withContext(), Effect.provide(stack))
 
-  yield* Cache.clear("example-analyze").pipe(Effect.provide(stack))
+  yield* FlowCache.clear("example-analyze").pipe(Effect.provide(stack))
   yield* session("process 1")
   yield* session("process 2 (fresh L1)")
 })

@@ -8,23 +8,26 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import * as Cache from "flowtune/Cache"
+import * as FlowCache from "flowtune/Cache"
 import * as Primitive from "flowtune/Primitive"
 
 const program = Effect.gen(function*() {
   const modelCalls = yield* Ref.make(0)
   const llm = Primitive.make(
     "llm",
-    (query: string) => Effect.as(Ref.update(modelCalls, (n) => n + 1), `an answer about ${Cache.normalizeText(query)}`)
+    (query: string) =>
+      Effect.as(Ref.update(modelCalls, (n) => n + 1), `an answer about ${FlowCache.normalizeText(query)}`)
   )
-  const smart = llm.pipe(Cache.wrap({ key: Cache.normalizedKey }))
+  const smart = llm.pipe(FlowCache.wrap({ key: FlowCache.normalizedKey }))
 
   for (const query of ["What is Python?", "what is python", "python what is", "  WHAT is   python!! "]) {
     const answer = yield* Primitive.run(smart, query)
-    console.log(`${JSON.stringify(query).padEnd(26)} key=${JSON.stringify(Cache.normalizedKey(query))} -> ${answer}`)
+    console.log(
+      `${JSON.stringify(query).padEnd(26)} key=${JSON.stringify(FlowCache.normalizedKey(query))} -> ${answer}`
+    )
   }
-  const stats = yield* Cache.stats(smart)
+  const stats = yield* FlowCache.stats(smart)
   console.log(`model calls: ${yield* Ref.get(modelCalls)}, hit rate: ${stats.hitRate}`)
-}).pipe(Effect.provide(Cache.layerMemory()))
+}).pipe(Effect.provide(FlowCache.layerMemory()))
 
 Effect.runPromise(program)

@@ -5,7 +5,8 @@
  * Run: npx tsx examples/checkpoints.ts
  */
 import * as Effect from "effect/Effect"
-import { Primitive, WorkflowContext } from "flowtune"
+import * as Primitive from "flowtune/Primitive"
+import * as WorkflowContext from "flowtune/WorkflowContext"
 
 const step = (name: string, millis: number) =>
   Primitive.make(name, (_: unknown) =>

@@ -1,6 +1,6 @@
 /**
  * flowtune in a plain Node HTTP server, without writing Effect in the handlers: one runtime per process
- * (`Runtime.make`), so the cache lives as long as the server and every request can hit it; the client's
+ * (`FlowRuntime.make`), so the cache lives as long as the server and every request can hit it; the client's
  * disconnect aborts the run.
  *
  *   npx tsx examples/http-server.ts            # then: curl 'localhost:3000/answer?q=hello'
@@ -8,9 +8,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Cache from "flowtune/Cache"
+import * as FlowCache from "flowtune/Cache"
 import * as Primitive from "flowtune/Primitive"
-import * as Runtime from "flowtune/Runtime"
+import * as FlowRuntime from "flowtune/Runtime"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -21,10 +21,10 @@ const answer = Primitive.make(
     Effect.as(Effect.sleep("300 millis"), `${question.length} characters, answered at ${new Date().toISOString()}`)
 )
 
-const cachedAnswer = Cache.wrap(answer, { ttl: "10 minutes", schema: Schema.String, key: Cache.normalizedKey })
+const cachedAnswer = FlowCache.wrap(answer, { ttl: "10 minutes", schema: Schema.String, key: FlowCache.normalizedKey })
 
 // Built once, at start-up: the memory cache is shared by every request until `dispose()`.
-const runtime = Runtime.make(Cache.layerMemory({ capacity: 10_000 }))
+const runtime = FlowRuntime.make(FlowCache.layerMemory({ capacity: 10_000 }))
 
 const server = createServer(async (request, response) => {
   const url = new URL(request.url ?? "/", "http://localhost")
@@ -62,7 +62,7 @@ server.listen(process.argv.includes("--self-test") ? 0 : 3000, async () => {
     const q = ["Hello", "hello ", "HELLO", " hello"][i % 4]! + ` #${i % 5}`
     await fetch(`http://localhost:${port}/answer?q=${encodeURIComponent(q)}`).then((r) => r.text())
   }
-  const stats = await runtime.runEffect(Cache.stats(cachedAnswer))
+  const stats = await runtime.runEffect(FlowCache.stats(cachedAnswer))
   const hits = Object.values(stats.hits).reduce((a, b) => a + b, 0)
   console.log(`20 requests in ${Math.round(performance.now() - started)} ms: ${stats.misses} misses, ${hits} hits`)
   await shutdown()

@@ -6,7 +6,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { Primitive } from "flowtune"
+import * as Primitive from "flowtune/Primitive"
 
 const ms = (d: Duration.Duration) => `${Math.round(Duration.toMillis(d))} ms`
 

@@ -7,12 +7,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Benchmark from "flowtune/Benchmark"
-import * as Metrics from "flowtune/Metrics"
+import * as FlowMetrics from "flowtune/Metrics"
 import * as Primitive from "flowtune/Primitive"
 
 // A model-like call whose latency depends on the prompt.
 const call = (name: string) =>
-  Metrics.instrument(
+  FlowMetrics.instrument(
     Primitive.make(name, (prompt: string) => Effect.as(Effect.sleep(`${20 + prompt.length} millis`), prompt.length)),
     { fingerprint: true }
   )
@@ -35,7 +35,7 @@ const program = Effect.gen(function*() {
   console.log()
   console.log(Benchmark.formatComparison(Benchmark.compare(baseline, optimized)))
   console.log()
-  console.log(Metrics.formatSnapshot(yield* Metrics.snapshot))
+  console.log(FlowMetrics.formatSnapshot(yield* FlowMetrics.snapshot))
 })
 
 Effect.runPromise(program)

@@ -1,11 +1,11 @@
 /**
  * The guide's "Measure Baseline" step without a single timer: run the
- * workflow under `Metrics.profileRun` and print where the time went.
+ * workflow under `FlowMetrics.profileRun` and print where the time went.
  *
  *   npx tsx examples/metrics-breakdown.ts
  */
 import * as Effect from "effect/Effect"
-import * as Metrics from "flowtune/Metrics"
+import * as FlowMetrics from "flowtune/Metrics"
 import * as Primitive from "flowtune/Primitive"
 import * as WorkflowContext from "flowtune/WorkflowContext"
 
@@ -30,9 +30,9 @@ const formatOutput = Primitive.make(
 const workflow = Primitive.sequence(processInput, llmCall, formatOutput)
 
 const program = Effect.gen(function*() {
-  const { breakdown, value } = yield* Metrics.profileRun(Primitive.run(workflow, "  what is flowtune?  "))
+  const { breakdown, value } = yield* FlowMetrics.profileRun(Primitive.run(workflow, "  what is flowtune?  "))
   console.log(value)
-  console.log(Metrics.formatBreakdown(breakdown))
+  console.log(FlowMetrics.formatBreakdown(breakdown))
 })
 
 Effect.runPromise(program)

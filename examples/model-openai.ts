@@ -8,7 +8,7 @@
  * Without OPENAI_BASE_URL it starts the local test server and talks to that.
  */
 import * as Effect from "effect/Effect"
-import * as EffectStream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Model from "flowtune/Model"
 import * as Primitive from "flowtune/Primitive"
 import * as OpenAiServer from "../test/support/openAiServer.js"
@@ -21,7 +21,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`${completion.model}: ${completion.text}`)
   yield* Effect.log(`tokens ${completion.usage.inputTokens}/${completion.usage.outputTokens}, $${completion.costUsd}`)
   yield* stream.stream("Count to five.").pipe(
-    EffectStream.runForEach((token) => Effect.log(`token ${JSON.stringify(token)}`))
+    Stream.runForEach((token) => Effect.log(`token ${JSON.stringify(token)}`))
   )
 }).pipe(
   Effect.catchTags({

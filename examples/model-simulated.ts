@@ -4,7 +4,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as EffectStream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Model from "flowtune/Model"
 import * as Primitive from "flowtune/Primitive"
 
@@ -24,7 +24,7 @@ const program = Effect.gen(function*() {
   }
   const started = Date.now()
   yield* streaming.stream("Explain quantum computing").pipe(
-    EffectStream.runForEach((token) => Effect.log(`+${Date.now() - started} ms ${JSON.stringify(token)}`))
+    Stream.runForEach((token) => Effect.log(`+${Date.now() - started} ms ${JSON.stringify(token)}`))
   )
 })
 

@@ -13,7 +13,8 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { Primitive, Tracing } from "flowtune"
+import * as Primitive from "flowtune/Primitive"
+import * as Tracing from "flowtune/Tracing"
 
 const twice = <A, E, R>(self: Primitive.Primitive<A, A, E, R>) =>
   Primitive.makeWith({

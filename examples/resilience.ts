@@ -7,7 +7,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { Primitive } from "flowtune"
+import * as Primitive from "flowtune/Primitive"
 
 class RateLimited extends Data.TaggedError("RateLimited")<{}> {}
 class BadRequest extends Data.TaggedError("BadRequest")<{}> {}

@@ -9,7 +9,7 @@
  * Run: npx tsx examples/stream-cancel.ts
  */
 import * as Effect from "effect/Effect"
-import * as EffectStream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as FlowStream from "flowtune/Stream"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -66,7 +66,7 @@ const program = Effect.gen(function*() {
   const { closed, server, url } = yield* Effect.promise(startServer)
   const llm = FlowStream.fromAsyncIterable("llm", (prompt: string, signal) => chatTokens(url, prompt, signal))
 
-  const firstFive = yield* EffectStream.runCollect(EffectStream.take(llm.stream("Count to 100"), 5))
+  const firstFive = yield* Stream.runCollect(Stream.take(llm.stream("Count to 100"), 5))
   console.log(`read: ${[...firstFive].join("")}`)
   const sent = yield* Effect.promise(() => closed)
   console.log(`the server saw the connection close after sending ${sent} of 100 tokens`)

@@ -10,8 +10,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as EffectStream from "effect/Stream"
-import * as Cache from "flowtune/Cache"
+import * as Stream from "effect/Stream"
+import * as FlowCache from "flowtune/Cache"
 import * as FlowStream from "flowtune/Stream"
 
 const answer = "Quantum computers use qubits, which can be 0 and 1 at once, " +
@@ -23,17 +23,17 @@ const gap = Math.round(2200 / (tokens.length - 1))
 const llm = FlowStream.make(
   "llm.stream",
   (_prompt: string) =>
-    EffectStream.fromIterable(tokens.map((token, i) => [token, i === 0 ? 300 : gap] as const)).pipe(
-      EffectStream.mapEffect(([token, delay]) => Effect.as(Effect.sleep(delay), token))
+    Stream.fromIterable(tokens.map((token, i) => [token, i === 0 ? 300 : gap] as const)).pipe(
+      Stream.mapEffect(([token, delay]) => Effect.as(Effect.sleep(delay), token))
     )
 )
 
 /** Prints each token as it arrives and returns the timings of the run. */
-const printStream = (label: string, stream: EffectStream.Stream<string>) =>
+const printStream = (label: string, stream: Stream.Stream<string>) =>
   Effect.gen(function*() {
     process.stdout.write(`${label}\n  `)
     const timed = yield* FlowStream.measure(
-      EffectStream.tap(stream, (token) => Effect.sync(() => process.stdout.write(token)))
+      Stream.tap(stream, (token) => Effect.sync(() => process.stdout.write(token)))
     )
     console.log(
       `\n  first token after ${timed.ttftMs} ms, complete after ${timed.totalMs} ms ` +
@@ -44,7 +44,7 @@ const printStream = (label: string, stream: EffectStream.Stream<string>) =>
 
 const program = Effect.gen(function*() {
   // The cache's keyed store over the configured tiers (here: memory).
-  const store = yield* Cache.makeStore({
+  const store = yield* FlowCache.makeStore({
     namespace: "examples.stream",
     schema: FlowStream.Recording(Schema.String),
     ttl: "1 hour"
@@ -58,7 +58,7 @@ const program = Effect.gen(function*() {
   yield* printStream("3. Same request, from the cache, paced like the original:", paced.stream(prompt))
 }).pipe(
   Effect.scoped,
-  Effect.provide(Cache.layerMemory())
+  Effect.provide(FlowCache.layerMemory())
 )
 
 Effect.runPromise(program)

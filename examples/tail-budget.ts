@@ -7,7 +7,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { Budget, Model, Primitive } from "flowtune"
+import * as Budget from "flowtune/Budget"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 
 const program = Effect.gen(function*() {
   const budget = yield* Budget.make({ name: "per-tenant", usd: 0.03, window: "1 minute" })

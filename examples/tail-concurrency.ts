@@ -7,7 +7,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { Concurrency, Model, Primitive } from "flowtune"
+import * as Concurrency from "flowtune/Concurrency"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 
 const program = Effect.gen(function*() {
   const limiter = yield* Concurrency.make({ name: "provider", initial: 2, queue: 100 })

@@ -6,7 +6,9 @@
  * Run: npx tsx examples/tail-hedge.ts   (about 20 s)
  */
 import * as Effect from "effect/Effect"
-import { Hedge, Model, Primitive } from "flowtune"
+import * as Hedge from "flowtune/Hedge"
+import * as Model from "flowtune/Model"
+import * as Primitive from "flowtune/Primitive"
 
 const tail: Model.Profile = {
   name: "tail",

@@ -8,16 +8,16 @@
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npx tsx examples/tracing-otlp.ts
  */
 import * as Effect from "effect/Effect"
-import * as Metrics from "flowtune/Metrics"
+import * as FlowMetrics from "flowtune/Metrics"
 import * as Primitive from "flowtune/Primitive"
 import * as Tracing from "flowtune/Tracing"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 
-const retrieve = Metrics.instrument(
+const retrieve = FlowMetrics.instrument(
   Primitive.make("retrieve", (q: string) => Effect.as(Effect.sleep("30 millis"), [`doc about ${q}`]))
 )
-const generate = Metrics.instrument(
+const generate = FlowMetrics.instrument(
   Primitive.make("generate", (docs: Array<string>) =>
     Effect.gen(function*() {
       yield* Effect.annotateCurrentSpan({
