@@ -7,16 +7,22 @@
  * 2. On PostgreSQL (when DATABASE_URL is set), wall time: one runner in this process, workflows of 10
  *    activities run one after another; milliseconds per activity and the bytes the engine stored per activity.
  *    Against a model call of 1 s this is the share durable mode adds.
+ * 3. On PostgreSQL, throughput: 1 then 2 runner processes (children of this one, killed by pid at the end;
+ *    test/support/durableRunner.ts, advisory locks off, poll 20 ms), each on its own table prefix; a client in
+ *    this process starts N workflows of 3 activities (steps of 0 ms, so the engine is the cost) at once and
+ *    the clock stops when the last one's result is stored. Workflows per second = N / that time.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
-import { execFileSync } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import * as Durable from "../src/Durable.js"
 import * as DurablePg from "../src/Durable/Pg.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort } from "../test/support/cacheRedisServer.js"
+import { threeSteps } from "../test/support/durableWorkflow.js"
 import { measureAll, pairedRatios, type Suite } from "./harness.js"
 
 const steps = 10
@@ -85,6 +91,76 @@ const onPostgres = async (url: string, workflows: number) => {
   }
 }
 
+const runnerScript = fileURLToPath(new URL("../test/support/durableRunner.ts", import.meta.url))
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Workflows per second with `runners` runner processes on a fresh prefix. */
+const throughput = async (url: string, runners: number, workflows: number) => {
+  const prefix = `flowtune_bench${process.pid}_${runners}r`
+  const psql = (sql: string) => execFileSync("psql", [url, "-qAtc", sql], { encoding: "utf8" }).trim()
+  const children: Array<ChildProcess> = []
+  const client = ManagedRuntime.make(DurablePg.layer({ url, prefix, pollInterval: "20 millis" }))
+  const deadline = (ms: number, what: string) => {
+    const end = Date.now() + ms
+    return () => {
+      if (Date.now() > end) throw new Error(`durable bench: timed out waiting for ${what}`)
+    }
+  }
+  try {
+    for (let i = 0; i < runners; i++) {
+      const child = spawn(process.execPath, ["--conditions=@flowtune/source", "--import", "tsx", runnerScript], {
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          DURABLE_PREFIX: prefix,
+          DURABLE_PORT: String(await freePort()),
+          DURABLE_POLL_MS: "20",
+          STEP_MS: "0"
+        },
+        stdio: ["ignore", "ignore", "inherit"]
+      })
+      children.push(child)
+    }
+    // Every runner registered, then two assignment refreshes (3 s each) so the shards are split.
+    const registered = deadline(120_000, `${runners} runners to register`)
+    const healthy = () => {
+      try {
+        return Number(psql(`select count(*) from ${prefix}_runners where healthy`))
+      } catch {
+        return 0 // the tables are not there yet
+      }
+    }
+    while (healthy() < runners) {
+      registered()
+      await sleep(250)
+    }
+    await sleep(7_000)
+    await client.runPromise(threeSteps.run("warm-up"))
+    const done = () =>
+      Number(psql(
+        `select count(*) from ${prefix}_replies r join ${prefix}_messages m on r.request_id = m.id
+          where m.tag = 'run' and m.entity_type = 'Workflow/${threeSteps.name}' and r.kind = 0
+          and r.payload::jsonb #>> '{value,_tag}' = 'Complete'`
+      ))
+    const start = performance.now()
+    await Promise.all(Array.from({ length: workflows }, (_, i) => client.runPromise(threeSteps.start(`t${i}`))))
+    const finished = deadline(300_000, `${workflows} workflows to complete`)
+    while (done() < workflows + 1) {
+      finished()
+      await sleep(50)
+    }
+    return workflows / ((performance.now() - start) / 1000)
+  } finally {
+    for (const child of children) child.kill("SIGKILL")
+    await client.dispose()
+    const tables = psql(
+      `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
+    )
+    if (tables) psql(`drop table if exists ${tables} cascade`)
+  }
+}
+
 const suite: Suite = {
   name: "durable",
   description: "Durable mode: per-activity overhead in memory (CPU) and on PostgreSQL (wall), against plain primitives",
@@ -117,6 +193,13 @@ const suite: Suite = {
         `on PostgreSQL: ${pg.msPerActivity.toFixed(1)} ms per activity (wall, one runner, poll 20 ms) = ${
           (pg.msPerActivity / 10).toFixed(2)
         }% of a 1 s model call; ${Math.round(pg.bytesPerActivity)} bytes stored per activity (tables and indexes)`
+      )
+      const n = quick ? 20 : 60
+      const one = await throughput(url, 1, n)
+      const two = await throughput(url, 2, n)
+      notes.push(
+        `on PostgreSQL, ${n} workflows of 3 activities started at once: ${one.toFixed(1)} workflows/s with 1 runner ` +
+          `process, ${two.toFixed(1)} with 2 (x${(two / one).toFixed(2)})`
       )
     } else notes.push("on PostgreSQL: not measured (set DATABASE_URL)")
     return { results, wall: measured.wall, ratios, spreads, notes }

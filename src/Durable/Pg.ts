@@ -28,10 +28,11 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -142,8 +143,12 @@ export const layer = (
     ? NodeClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding })
     : NodeClusterSocket.layer({ storage: "byo", shardingConfig: sharding })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provide(cluster), Layer.provide(storage))
-  return (sweep === undefined
-    ? engine
-    : Layer.merge(engine, Layer.scopedDiscard(Retention.schedule(prefix, sweep.completedAfter, sweep.every))))
-    .pipe(Layer.provide(pg))
+  // The sweep starts once the engine is up (its tables migrated).
+  const withRetention = sweep === undefined ? engine : Layer.provideMerge(
+    Layer.scopedDiscard(
+      Effect.zipRight(WorkflowEngine.WorkflowEngine, Retention.schedule(prefix, sweep.completedAfter, sweep.every))
+    ),
+    engine
+  )
+  return withRetention.pipe(Layer.provide(pg))
 }

@@ -50,7 +50,8 @@ export const approval = Durable.workflow(
       (draft: string) => Effect.map(DurableDeferred.await(approved), (ok) => ok ? draft : `${draft}+rejected`)
     ),
     logged("publish")
-  ),
+    // The body runs inside the workflow, where the engine and the instance `DurableDeferred.await` needs are provided.
+  ) as Primitive.Primitive<string, string, Durable.UnkeyableInput, never>,
   {
     name: "approval",
     payload: Schema.String,
