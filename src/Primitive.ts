@@ -275,7 +275,13 @@ export interface MakeWithOptions<In, Out, E, R> {
   /** The primitives it wraps or chooses between, for tools that walk a workflow. */
   readonly children?: ReadonlyArray<Primitive.Any> | undefined
   readonly annotations?: Annotations | undefined
-  /** Extra read-only properties of the primitive (a router's routes, a cache's key function). */
+  /**
+   * Extra read-only properties of the primitive (a router's routes, a
+   * cache's key function), set when it is built. This is the one way a
+   * combinator attaches data to its primitive: nothing is written to a
+   * finished primitive. State that changes (counters, queues) is not a field:
+   * it is created by an Effect or lives in a layer's service.
+   */
   readonly fields?: Readonly<Record<string | symbol, unknown>> | undefined
   /**
    * The step's logic. It receives the running fiber, so a hot path can read
