@@ -114,11 +114,27 @@ export interface Stats {
   readonly extraFraction: number
   /**
    * What the second attempts were charged (model calls, from the cost
-   * ledgers), in US dollars. The model layer charges a call when it completes,
-   * so an interrupted loser is not charged; a provider may still bill an
-   * aborted request, at most `hedged` times its price.
+   * ledgers), in US dollars, winners and losers alike. The model layer charges
+   * a call when it completes, so an attempt interrupted in flight is not
+   * charged. See `loserCostUsd` for what hedging cost beyond one call per call.
    */
   readonly extraCostUsd: number
+  /**
+   * What the losers were charged, in US dollars: the known extra cost of
+   * hedging. A loser that completed (it failed, or succeeded in the same
+   * instant as the winner) is counted in full; a loser interrupted in flight
+   * only for what it had completed before (a model call's earlier retries or
+   * rounds), since its aborted request was never charged. When both attempts
+   * fail, the second one's charges.
+   */
+  readonly loserCostUsd: number
+  /**
+   * Losers interrupted in flight (their HTTP request aborted). Their cost is
+   * not known here: a provider may bill an aborted request (its input tokens,
+   * or the whole call), so the true extra cost of hedging is `loserCostUsd`
+   * plus up to `abortedLosers` times a call's price.
+   */
+  readonly abortedLosers: number
   /** The delay the next call would use, in milliseconds (undefined: no hedging yet). */
   readonly currentDelayMs: number | undefined
 }
@@ -133,7 +149,9 @@ export interface Stats {
  * throws `Primitive.InvalidPrimitive`.
  *
  * Metrics, tagged `primitive: name`: `flowtune_hedge_calls_total`,
- * `flowtune_hedge_attempts_total` (second attempts), `flowtune_hedge_wins_total`.
+ * `flowtune_hedge_attempts_total` (second attempts), `flowtune_hedge_wins_total`,
+ * `flowtune_hedge_aborted_losers_total` and `flowtune_hedge_loser_cost_usd_total`
+ * (see `Stats`).
  *
  * @since 0.1.0
  * @category constructors

@@ -7,7 +7,9 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Cache from "../src/Cache.js"
+import * as Cost from "../src/Cost.js"
 import * as Hedge from "../src/Hedge.js"
+import * as CostLedger from "../src/internal/costLedger.js"
 import * as Model from "../src/Model.js"
 import * as Primitive from "../src/Primitive.js"
 import * as Router from "../src/Router.js"
@@ -154,7 +156,56 @@ describe("Hedge", () => {
     // A second attempt that completed was charged, from the cost ledger; an interrupted one was not.
     assert.isTrue(stats.hedgeWins > 0)
     assert.closeTo(stats.extraCostUsd, stats.hedgeWins * 0.001, 1e-9)
+    // The model layer charges a call when it completes: every loser here was interrupted in
+    // flight, so none was charged, and each is counted as aborted (its cost unknown).
+    assert.strictEqual(stats.abortedLosers, stats.hedged)
+    assert.strictEqual(stats.loserCostUsd, 0)
   })
+
+  /** A step that pays `usd` (a completed round, as the model layer charges it) at `chargeAt`, and ends at `ms`. */
+  const paying = (name: string, chargeAt: number, usd: number, ms: number, fail = false) =>
+    Primitive.make(name, (q: string) =>
+      Effect.sleep(`${chargeAt} millis`).pipe(
+        Effect.zipRight(CostLedger.charge({ costUsd: usd })),
+        Effect.zipRight(Effect.sleep(`${ms - chargeAt} millis`)),
+        Effect.zipRight(fail ? Effect.fail(new Boom({ attempt: 1 })) : Effect.succeed(`${name}: ${q}`))
+      ))
+
+  it.effect("a loser interrupted in flight is counted as aborted; only what it had paid before counts", () =>
+    Effect.gen(function*() {
+      // The first attempt paid $0.003 for an earlier round, then its request hangs; the second pays $0.01.
+      const hedged = yield* Hedge.make(paying("slow", 100, 0.003, 10_000), {
+        delay: "500 millis",
+        alternative: paying("fast", 100, 0.01, 100),
+        maxExtra: 1
+      })
+      const exit = yield* elapsed(Cost.measure(Primitive.run(hedged, "q")), 600)
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isFailure(exit)) return
+      const [answer, spend] = exit.value
+      assert.strictEqual(answer, "fast: q")
+      const stats = yield* Hedge.stats(hedged)
+      assert.deepStrictEqual([stats.hedged, stats.hedgeWins, stats.abortedLosers], [1, 1, 1])
+      assert.closeTo(stats.loserCostUsd, 0.003, 1e-12)
+      assert.closeTo(stats.extraCostUsd, 0.01, 1e-12)
+      // The caller's ledger holds both charges: the losers' are not hidden from a budget.
+      assert.closeTo(spend.costUsd, 0.013, 1e-12)
+    }))
+
+  it.effect("a loser that completed is charged in full and not counted as aborted", () =>
+    Effect.gen(function*() {
+      // The second attempt pays $0.01, then fails (a decoding error after the answer); the first wins.
+      const hedged = yield* Hedge.make(paying("steady", 900, 0.002, 1_000), {
+        delay: "500 millis",
+        alternative: paying("paid-then-failed", 100, 0.01, 200, true),
+        maxExtra: 1
+      })
+      const exit = yield* elapsed(Primitive.run(hedged, "q"), 1_000)
+      assert.deepStrictEqual(exit, Exit.succeed("steady: q"))
+      const stats = yield* Hedge.stats(hedged)
+      assert.deepStrictEqual([stats.hedged, stats.hedgeWins, stats.abortedLosers], [1, 0, 0])
+      assert.closeTo(stats.loserCostUsd, 0.01, 1e-12)
+    }))
 
   it.effect("inside Cache.wrap: the hedged call that wins fills the cache once", () =>
     Effect.gen(function*() {

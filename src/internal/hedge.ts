@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,7 +24,13 @@ const StateField = field<State>(Symbol.for("flowtune/Hedge/state"))
 export const metrics = {
   calls: Metric.counter("flowtune_hedge_calls_total", { description: "Calls of hedged primitives" }),
   attempts: Metric.counter("flowtune_hedge_attempts_total", { description: "Second (hedged) attempts started" }),
-  wins: Metric.counter("flowtune_hedge_wins_total", { description: "Calls won by the second attempt" })
+  wins: Metric.counter("flowtune_hedge_wins_total", { description: "Calls won by the second attempt" }),
+  abortedLosers: Metric.counter("flowtune_hedge_aborted_losers_total", {
+    description: "Losing attempts interrupted before they completed (a provider may still bill them)"
+  }),
+  loserCostUsd: Metric.counter("flowtune_hedge_loser_cost_usd_total", {
+    description: "What losing attempts were charged (the known extra cost of hedging), in US dollars"
+  })
 }
 
 /** The recent latencies of first attempts, in a ring, and the percentile computed from them. */
@@ -43,6 +50,8 @@ interface State {
   hedged: number
   hedgeWins: number
   capped: number
+  abortedLosers: number
+  loserCostUsd: number
   readonly extra: CostLedger.Ledger
   readonly fixedMs: number | undefined
   readonly initialMs: number | undefined
@@ -81,6 +90,8 @@ const snapshot = (state: State): Hedge.Stats => ({
   capped: state.capped,
   extraFraction: state.calls === 0 ? 0 : state.hedged / state.calls,
   extraCostUsd: state.extra.costUsd,
+  loserCostUsd: state.loserCostUsd,
+  abortedLosers: state.abortedLosers,
   currentDelayMs: delayOf(state)
 })
 
@@ -109,6 +120,10 @@ const parseDelay = (owner: string, delay: unknown) => {
   return { fixedMs, initialMs: undefined, window: undefined }
 }
 
+/** Runs `effect` with `ledgers` open beside the ones already open. */
+const charging = <A, E, R>(effect: Effect.Effect<A, E, R>, ...ledgers: ReadonlyArray<CostLedger.Ledger>) =>
+  Effect.locallyWith(effect, CostLedger.currentLedgers, (open) => [...open, ...ledgers])
+
 const tagged = <M extends Metric.Metric<any, any, any>>(metric: M, name: string): M =>
   // `tagged` keeps the metric's kind but its signature forgets it.
   Metric.tagged(metric, "primitive", name) as M
@@ -128,7 +143,9 @@ export const make = dual(2, (
   const counters = {
     calls: tagged(metrics.calls, name),
     attempts: tagged(metrics.attempts, name),
-    wins: tagged(metrics.wins, name)
+    wins: tagged(metrics.wins, name),
+    abortedLosers: tagged(metrics.abortedLosers, name),
+    loserCostUsd: tagged(metrics.loserCostUsd, name)
   }
 
   // State is created per `make` (the effect), never when the module loads. Plain
@@ -140,6 +157,8 @@ export const make = dual(2, (
       hedged: 0,
       hedgeWins: 0,
       capped: 0,
+      abortedLosers: 0,
+      loserCostUsd: 0,
       extra: CostLedger.empty(),
       ...parsed
     }
@@ -154,6 +173,16 @@ export const make = dual(2, (
       state.hedged++
       return true
     }
+
+    const settle = (loserCostUsd: number, aborted: boolean) =>
+      Effect.suspend(() => {
+        state.loserCostUsd += loserCostUsd
+        if (aborted) state.abortedLosers++
+        return Effect.zipRight(
+          Metric.incrementBy(counters.loserCostUsd, loserCostUsd),
+          aborted ? Metric.increment(counters.abortedLosers) : Effect.void
+        )
+      })
 
     const body = (input: unknown): Effect.Effect<unknown, unknown, unknown> =>
       Effect.uninterruptibleMask((restore) =>
@@ -171,7 +200,9 @@ export const make = dual(2, (
                   record(state.window, now - start)
                 }
               }))
-          const primary = yield* Effect.fork(restore(Effect.onExit(self.run(input), observe)))
+          // Each attempt charges a ledger of its own too, so the loser's charges are known.
+          const primaryLedger = CostLedger.empty()
+          const primary = yield* Effect.fork(restore(Effect.onExit(charging(self.run(input), primaryLedger), observe)))
           const hedged = Effect.gen(function*() {
             if (delay === undefined) return yield* Fiber.join(primary)
             const early = yield* Effect.timeoutOption(Fiber.await(primary), Duration.millis(delay))
@@ -181,20 +212,32 @@ export const make = dual(2, (
             if (Option.isSome(done)) return yield* done.value
             if (!takeHedge()) return yield* Fiber.join(primary)
             yield* Metric.increment(counters.attempts)
-            const second = Effect.locallyWith(alternative.run(input), CostLedger.currentLedgers, (open) => [
-              ...open,
-              state.extra
-            ]).pipe(Effect.tap(() =>
-              Effect.sync(() => {
-                state.hedgeWins++
-              }).pipe(Effect.zipRight(Metric.increment(counters.wins)))
-            ))
+            const secondLedger = CostLedger.empty()
+            let secondExit: Exit.Exit<unknown, unknown> | undefined
+            const second = charging(alternative.run(input), state.extra, secondLedger).pipe(
+              Effect.onExit((exit) => Effect.sync(() => (secondExit = exit)))
+            )
             // `race` interrupts the loser and waits for its finalizers; when
             // both fail, its cause holds both failures.
-            return yield* Effect.race(
-              Effect.onInterrupt(Fiber.join(primary), () => Fiber.interrupt(primary)),
-              second
-            )
+            const [value, secondWon] = yield* Effect.race(
+              Effect.map(Effect.onInterrupt(Fiber.join(primary), () => Fiber.interrupt(primary)), (a) =>
+                [a, false] as const),
+              Effect.map(second, (a) =>
+                [a, true] as const)
+            ).pipe(Effect.tapErrorCause((cause) =>
+              // Both failed: both completed, and the second attempt's charges are the hedge's extra.
+              Cause.isInterruptedOnly(cause) ? Effect.void : settle(secondLedger.costUsd, false)
+            ))
+            // The loser is over (interrupted and its finalizers run, or it had completed): what its
+            // own ledger holds is what it was charged; interrupted in flight, its request's cost is unknown.
+            const loserExit = secondWon ? Option.getOrUndefined(yield* Fiber.poll(primary)) : secondExit
+            const aborted = loserExit === undefined || Exit.isInterrupted(loserExit)
+            yield* settle((secondWon ? primaryLedger : secondLedger).costUsd, aborted)
+            if (secondWon) {
+              state.hedgeWins++
+              yield* Metric.increment(counters.wins)
+            }
+            return value
           })
           return yield* restore(hedged).pipe(Effect.ensuring(Fiber.interrupt(primary)))
         })
