@@ -279,8 +279,9 @@ export interface MakeWithOptions<In, Out, E, R> {
    * Extra read-only properties of the primitive (a router's routes, a
    * cache's key function), set when it is built. This is the one way a
    * combinator attaches data to its primitive: nothing is written to a
-   * finished primitive. State that changes (counters, queues) is not a field:
-   * it is created by an Effect or lives in a layer's service.
+   * finished primitive. State that changes (counters, queues) is created by
+   * an Effect before the primitive is built (`Hedge.make` gives its counters
+   * here) or lives in a layer's service; never when a primitive is defined.
    */
   readonly fields?: Readonly<Record<string | symbol, unknown>> | undefined
   /**
