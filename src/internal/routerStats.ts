@@ -194,8 +194,18 @@ export const makeRegistry = (): Registry => ({ routers: new WeakMap() })
 // inside functions only, never while the modules are being evaluated.
 const registryTag = (): typeof Router.RouterStats => Router.RouterStats
 
-/** The registry in `context`: the one a layer provided, else the process-wide default. @internal */
-export const registryOf = (context: Context.Context<never>): Registry => Context.get(context, registryTag())
+// The process-wide default (`RouterStats`'s `defaultValue`, which Effect keeps once made), looked up once.
+let processWide: Registry | undefined
+
+/**
+ * The registry in `context`: the one a layer provided, else the process-wide
+ * default. Read on every router call: one map lookup (what `Context.get` does
+ * for a `Context.Reference`, without its argument dispatch).
+ *
+ * @internal
+ */
+export const registryOf = (context: Context.Context<never>): Registry =>
+  context.unsafeMap.get(registryTag().key) ?? (processWide ??= Context.get(Context.empty(), registryTag()))
 
 /** Adds one finished call to `router`'s figures in `registry` (a synchronous step of the calling fiber). @internal */
 export const record = (
