@@ -20,14 +20,8 @@ import { Redis } from "ioredis"
 import * as Cache from "../../src/Cache.js"
 import * as CacheRedis from "../../src/Cache/Redis.js"
 import * as Primitive from "../../src/Primitive.js"
-import {
-  type BlackHole,
-  type OwnRedis,
-  type Proxy,
-  startBlackHole,
-  startOwnRedis,
-  startProxy
-} from "../support/redisFaults.js"
+import { type RedisServer as OwnRedis, startRedis as startOwnRedis } from "../support/cacheRedisServer.js"
+import { type BlackHole, type Proxy, startBlackHole, startProxy } from "../support/redisFaults.js"
 
 const started: { redis: Array<OwnRedis>; proxies: Array<Proxy>; holes: Array<BlackHole> } = {
   redis: [],

@@ -18,7 +18,7 @@ import { Redis } from "ioredis"
 import * as Cache from "../../src/Cache.js"
 import * as CacheRedis from "../../src/Cache/Redis.js"
 import * as Primitive from "../../src/Primitive.js"
-import { type OwnRedis, startOwnRedis } from "../support/redisFaults.js"
+import { type RedisServer as OwnRedis, startRedis as startOwnRedis } from "../support/cacheRedisServer.js"
 
 let redis: OwnRedis | undefined
 afterAll(async () => {

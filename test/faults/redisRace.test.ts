@@ -10,7 +10,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { type OwnRedis, startOwnRedis } from "../support/redisFaults.js"
+import { type RedisServer as OwnRedis, startRedis as startOwnRedis } from "../support/cacheRedisServer.js"
 
 const worker = fileURLToPath(new URL("../support/cacheRaceWorker.ts", import.meta.url))
 const rounds = 30

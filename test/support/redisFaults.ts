@@ -1,18 +1,15 @@
 /**
- * Faults for the Redis fault suite, on processes and sockets the suite owns
- * (the shared Redis on 6379 is never touched):
- * - a redis-server of our own on a free port, which can be frozen (SIGSTOP),
- *   thawed (SIGCONT) and killed;
- * - a TCP proxy in front of it that can partition the network: connections
+ * Network faults for the Redis fault suites, on sockets the suite owns (the
+ * shared Redis on 6379 is never touched; a redis-server of the test's own,
+ * which can be frozen, thawed, killed and restarted, is `startRedis` in
+ * `cacheRedisServer.ts`):
+ * - a TCP proxy in front of a Redis that can partition the network: connections
  *   stay open, bytes stop flowing both ways (a firewall that drops packets);
  * - a black hole: a listener that accepts and never answers.
  *
- * Every helper remembers what it started, and `stop` undoes it (thaw before
- * kill, so a stopped process can exit).
+ * Every helper remembers what it opened, and `close` undoes it.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { createServer, type Server, Socket } from "node:net"
-import { accepts, freePort } from "./cacheRedisServer.js"
 
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -22,45 +19,6 @@ const listen = (server: Server): Promise<number> =>
       resolve(typeof address === "object" && address !== null ? address.port : 0)
     })
   })
-
-export interface OwnRedis {
-  readonly port: number
-  readonly url: string
-  readonly pid: number
-  readonly freeze: () => void
-  readonly thaw: () => void
-  readonly kill: () => Promise<void>
-}
-
-export const startOwnRedis = async (): Promise<OwnRedis> => {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    "redis-server",
-    ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-    { stdio: "ignore" }
-  )
-  for (let i = 0; i < 100 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50))
-  if (!(await accepts(port))) throw new Error(`redis-server on ${port} did not start`)
-  const alive = () => child.exitCode === null && child.signalCode === null
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    pid: child.pid!,
-    freeze: () => {
-      if (alive()) child.kill("SIGSTOP")
-    },
-    thaw: () => {
-      if (alive()) child.kill("SIGCONT")
-    },
-    kill: async () => {
-      if (!alive()) return
-      const exited = new Promise((r) => child.once("exit", r))
-      child.kill("SIGCONT")
-      child.kill("SIGKILL")
-      await exited
-    }
-  }
-}
 
 export interface Proxy {
   readonly port: number
