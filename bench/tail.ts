@@ -11,7 +11,11 @@
  *    stalls.
  * 2. Adaptive concurrency: closed-loop callers against a backend with a
  *    hidden capacity (429 past it): fixed too low, fixed too high (no limit),
- *    and `Concurrency` (AIMD). Throughput as a share of the capacity, 429 rate.
+ *    and `Concurrency` with each algorithm (AIMD, gradient). Throughput as a
+ *    share of the capacity, 429 rate, p99 backend latency, mean wait for a
+ *    place. Then a backend whose latency grows before it rejects (past a knee
+ *    calls queue; 429 past twice the knee), where a limit that reads latency
+ *    can stop before the 429s.
  *
  * The backend is the simulated model's provider function (the same seeded
  * latency draws and 429s as `Model.simulated`), called directly: going
@@ -19,6 +23,8 @@
  * which would make 10^5 virtual calls take minutes of real time.
  */
 import * as Prompt from "@effect/ai/Prompt"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Concurrency from "../src/Concurrency.js"
@@ -118,26 +124,79 @@ interface Load {
   readonly throughput: number
   readonly rejected: number
   readonly finalLimit: number | undefined
+  /** p99 of the backend's latency (successful calls), ms. */
+  readonly p99: number
+  /** Mean wait for a place in the limiter, ms per call. */
+  readonly wait: number
 }
 
-/** `workers` closed-loop callers for `seconds`; a 429 makes its caller wait the retry-after (100 ms). */
-const load = (mode: "fixed-low" | "fixed-high" | "adaptive", capacity: number, seconds: number): Load => {
+type Limit = "fixed-low" | "fixed-high" | "fixed-knee" | "aimd" | "gradient" | "gradient, tolerance 1.2"
+
+const limiterOptions = (limit: Limit, knee: number): Concurrency.Options | undefined => {
+  switch (limit) {
+    case "fixed-high":
+      return undefined
+    case "fixed-low":
+    case "fixed-knee": {
+      const fixed = limit === "fixed-low" ? knee / 2 : knee
+      return { name: limit, initial: fixed, min: fixed, max: fixed }
+    }
+    case "gradient, tolerance 1.2":
+      return { name: limit, initial: 4, algorithm: "gradient", latencyTolerance: 1.2 }
+    default:
+      return { name: limit, initial: 4, algorithm: limit }
+  }
+}
+
+const lognormal: Simulated.Latency = { _tag: "LogNormal", median: "100 millis", p99OverP50: 2 }
+
+/**
+ * The backend, timed: each successful call's time inside it goes to
+ * `served`. With `knee < hard` it queues before it rejects: past `knee`
+ * calls in flight a call takes its drawn latency times in-flight / knee, and
+ * past `hard` it answers 429 at once (100 ms retry-after). With `knee = hard`
+ * it is the simulated model's own hidden capacity.
+ */
+const timedBackend = (knee: number, hard: number, served: Array<number>) => {
+  const raw = knee === hard
+    ? backend({ name: "capped", latency: lognormal }, { capacity: { concurrency: hard, retryAfter: "100 millis" } })
+    : backend({ name: "knee", latency: lognormal })
+  let inFlight = 0
+  return Primitive.make("timed", (i: number) =>
+    Effect.suspend(() => {
+      // With knee = hard, the simulated model answers the 429s itself.
+      if (knee < hard && inFlight >= hard) {
+        return Effect.fail(new Model.RateLimited({ model: "knee", retryAfter: Duration.millis(100) }))
+      }
+      inFlight++
+      const factor = Math.max(1, inFlight / knee)
+      return Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        yield* Primitive.run(raw, i)
+        const base = (yield* Clock.currentTimeMillis) - start
+        if (factor > 1) yield* Effect.sleep(Duration.millis(Math.round(base * (factor - 1))))
+        served.push((yield* Clock.currentTimeMillis) - start)
+      }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+    }))
+}
+
+/** `4 * hard` closed-loop callers for `seconds`; a 429 makes its caller wait the retry-after (100 ms). */
+const load = (limit: Limit, knee: number, hard: number, seconds: number): Load => {
   const program = Effect.gen(function*() {
-    const raw = backend({ name: "capped", latency: { _tag: "LogNormal", median: "100 millis", p99OverP50: 2 } }, {
-      capacity: { concurrency: capacity, retryAfter: "100 millis" }
-    })
-    const limiter = mode === "fixed-high" ? undefined : yield* Concurrency.make(
-      mode === "fixed-low"
-        ? { name: "fixed", initial: capacity / 2, min: capacity / 2, max: capacity / 2 }
-        : { name: "adaptive", initial: 4 }
-    )
+    const served: Array<number> = []
+    const raw = timedBackend(knee, hard, served)
+    const options = limiterOptions(limit, knee)
+    const limiter = options === undefined ? undefined : yield* Concurrency.make(options)
     const call = limiter === undefined ? raw : raw.pipe(Concurrency.limit(limiter))
     let ok = 0
     let rejected = 0
+    let total = 0
     let stop = false
     const worker = Effect.gen(function*() {
       while (!stop) {
+        const start = yield* Clock.currentTimeMillis
         const exit = yield* Effect.exit(Primitive.run(call, 0))
+        total += (yield* Clock.currentTimeMillis) - start
         if (Exit.isSuccess(exit)) ok++
         else {
           rejected++
@@ -145,12 +204,20 @@ const load = (mode: "fixed-low" | "fixed-high" | "adaptive", capacity: number, s
         }
       }
     })
-    const fibers = yield* Effect.forEach(Array.from({ length: capacity * 4 }), () => Effect.fork(worker))
+    const fibers = yield* Effect.forEach(Array.from({ length: hard * 4 }), () => Effect.fork(worker))
     yield* Effect.sleep(`${seconds} seconds`)
     stop = true
     yield* Effect.forEach(fibers, (f) => f.await)
     const finalLimit = limiter === undefined ? undefined : (yield* Concurrency.stats(limiter)).limit
-    return { throughput: ok / seconds, rejected: rejected / (ok + rejected), finalLimit }
+    // A 429 is answered at once: the rest of a call's time, outside the backend, is its wait for a place.
+    const inBackend = served.reduce((a, b) => a + b, 0)
+    return {
+      throughput: ok / seconds,
+      rejected: rejected / (ok + rejected),
+      finalLimit,
+      p99: quantile(served.sort((a, b) => a - b), 0.99),
+      wait: (total - inBackend) / (ok + rejected)
+    }
   })
   const { exit } = runVirtual(program)
   if (Exit.isFailure(exit)) throw new Error(`tail bench: ${String(exit.cause)}`)
@@ -206,28 +273,45 @@ const suite: Suite = {
         rows.join("\n")
     )
 
-    const capacity = 50
-    // Hidden capacity 50 calls at once, mean latency 100 * exp(sigma^2 / 2) ms with sigma = ln 2 / 2.326.
+    // Mean latency 100 * exp(sigma^2 / 2) ms with sigma = ln 2 / 2.326: n calls at once serve n / mean per second.
     const sigma = Math.log(2) / 2.3263478740408408
-    const capacityPerSecond = capacity / (0.1 * Math.exp((sigma * sigma) / 2))
-    const loadRows = [
-      "| limit | throughput (calls/s) | share of capacity | 429 rate | final limit |",
-      "|---|---|---|---|---|"
-    ]
-    for (const mode of ["fixed-low", "fixed-high", "adaptive"] as const) {
-      const r = load(mode, capacity, seconds)
-      results[`_${mode}: calls per second`] = Math.round(r.throughput)
-      ratios[`${mode}: share of capacity`] = r.throughput / capacityPerSecond
-      ratios[`${mode}: 429 rate`] = r.rejected
-      loadRows.push(
-        `| ${mode} | ${r.throughput.toFixed(0)} | ${(100 * r.throughput / capacityPerSecond).toFixed(1)}% | ` +
-          `${(100 * r.rejected).toFixed(2)}% | ${r.finalLimit ?? "none"} |`
-      )
+    const perSecond = (n: number) => n / (0.1 * Math.exp((sigma * sigma) / 2))
+    const table = (section: string, knee: number, hard: number, limits: ReadonlyArray<Limit>): string => {
+      const rows = [
+        "| limit | throughput (calls/s) | share of capacity | 429 rate | p99 backend latency | mean wait for a place " +
+        "| final limit |",
+        "|---|---|---|---|---|---|---|"
+      ]
+      for (const limit of limits) {
+        const r = load(limit, knee, hard, seconds)
+        const key = `${section}, ${limit}`
+        results[`_${key}: calls per second`] = Math.round(r.throughput)
+        results[`_${key}: p99 backend ms`] = r.p99
+        results[`_${key}: mean wait ms`] = Math.round(r.wait)
+        ratios[`${key}: share of capacity`] = r.throughput / perSecond(knee)
+        ratios[`${key}: 429 rate`] = r.rejected
+        rows.push(
+          `| ${limit} | ${r.throughput.toFixed(0)} | ${(100 * r.throughput / perSecond(knee)).toFixed(1)}% | ` +
+            `${(100 * r.rejected).toFixed(2)}% | ${r.p99} ms | ${r.wait.toFixed(0)} ms | ${r.finalLimit ?? "none"} |`
+        )
+      }
+      return rows.join("\n")
     }
+
+    const capacity = 50
     notes.push(
-      `Hidden capacity: ${capacity} calls at once (${capacityPerSecond.toFixed(0)} calls/s), ${capacity * 4} ` +
+      `Hidden capacity: ${capacity} calls at once (${perSecond(capacity).toFixed(0)} calls/s), ${capacity * 4} ` +
         `closed-loop callers for ${seconds} s; fixed-low = ${capacity / 2}, fixed-high = no limit. ` +
-        "Target (adaptive): >= 90% of capacity, < 1% rejected.\n\n" + loadRows.join("\n")
+        "Target (adaptive): >= 90% of capacity, < 1% rejected.\n\n" +
+        table("wall", capacity, capacity, ["fixed-low", "fixed-high", "aimd", "gradient"])
+    )
+    const knee = 25
+    notes.push(
+      `Latency grows before the 429s: past ${knee} calls in flight a call takes its latency times in-flight / ` +
+        `${knee}, and 429 past ${2 * knee}. Capacity ${perSecond(knee).toFixed(0)} calls/s (more in flight only ` +
+        `queues); ${8 * knee} closed-loop callers for ${seconds} s; fixed-knee = ${knee} (the ideal limit, known ` +
+        "only to the simulation), fixed-high = no limit.\n\n" +
+        table("knee", knee, 2 * knee, ["fixed-knee", "fixed-high", "aimd", "gradient", "gradient, tolerance 1.2"])
     )
     return { results, ratios, notes }
   }
