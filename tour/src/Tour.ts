@@ -39,7 +39,8 @@ import * as Runner from "./Tour/Runner.js"
 import * as TourWorld from "./Tour/World.js"
 
 /**
- * The steps, in the guide's order.
+ * The steps, in the guide's order; `tail` goes beyond the guide (hedging,
+ * adaptive concurrency, a budget).
  *
  * @since 0.1.0
  * @category models
@@ -53,7 +54,8 @@ export const stepIds = [
   "batch",
   "stream",
   "pool",
-  "benchmark"
+  "benchmark",
+  "tail"
 ] as const
 
 /**

@@ -88,7 +88,7 @@ describe("Tour", () => {
         expect(branches.map((b) => b.startMs)).toEqual([0, 0, 0])
         expect(new Set(branches.map((b) => b.row)).size).toBe(3)
       }),
-    180_000
+    300_000
   )
 
   // A wrong world must make exactly the claims about it fail: the figures come from the run.
@@ -158,6 +158,51 @@ describe("Tour", () => {
         "batch: API calls, list form"
       ])
     }), 60_000)
+
+  it.effect(
+    "the tail step: hedging, adaptive concurrency and a budget hold their targets (virtual time)",
+    () =>
+      Effect.gen(function*() {
+        const result = yield* runVirtual({ steps: ["tail"] })
+        const tail = result.steps[0]!
+        expect(failed(result)).toEqual([])
+        const figure = (prefix: string) => tail.claims.find((c) => c.label.startsWith(prefix))!.measured
+        expect(figure("p99 lower with hedging")).toBeGreaterThanOrEqual(3)
+        expect(figure("budget: spent")).toBeCloseTo(0.05, 9)
+      }),
+    120_000
+  )
+
+  it.effect(
+    "a light tail, a fixed limit too high and a budget estimate below the price: the tail claims fail",
+    () =>
+      Effect.gen(function*() {
+        const result = yield* runVirtual({
+          steps: ["tail"],
+          world: {
+            // No stalls: the p95 hedge has nothing to cut.
+            models: {
+              tail: {
+                ...Tour.defaultWorld.models.tail,
+                latency: { _tag: "LogNormal", median: "1 second", p99OverP50: 2 }
+              }
+            },
+            // Four times the hidden capacity: every caller reaches the backend and most get 429.
+            tail: { limit: 40, budgetEstimateUsd: 0.004 }
+          }
+        })
+        expect(failed(result)).toEqual([
+          "tail: p99 lower with hedging (Tail at Scale; target >= 3x)",
+          "tail: Concurrency limiter: 429 rate (target < 1%)",
+          "tail: budget: calls sent (the rest refused before sending)",
+          "tail: budget: calls refused",
+          "tail: budget: spent, from the completions (<= budget)"
+        ])
+        const spent = result.steps[0]!.claims.find((c) => c.label.startsWith("budget: spent"))!
+        expect(spent.measured).toBeCloseTo(0.1, 9)
+      }),
+    120_000
+  )
 
   it.effect("runs only the steps asked for", () =>
     Effect.gen(function*() {

@@ -27,7 +27,8 @@ const loaders: Record<Tour.StepId, () => Promise<{ readonly step: Step }>> = {
   batch: () => import("./Batch.js"),
   stream: () => import("./Stream.js"),
   pool: () => import("./Pool.js"),
-  benchmark: () => import("./Benchmark.js")
+  benchmark: () => import("./Benchmark.js"),
+  tail: () => import("./Tail.js")
 }
 
 const optionalUrl = (name: string) =>

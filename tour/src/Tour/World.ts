@@ -33,6 +33,32 @@ export interface Models {
   readonly geminiLike: Model.Profile
   /** The stream step (first token 0.3 s, complete 2.5 s). */
   readonly streaming: Model.Profile
+  /** The tail step's heavy-tailed model: about 1 s, but 2% of calls stall for 10-20 s ($0.002). */
+  readonly tail: Model.Profile
+  /** The tail step's backend with a hidden capacity, and its budgeted model (about 1 s, $0.01). */
+  readonly capped: Model.Profile
+}
+
+/**
+ * The knobs of the tail step (hedging, adaptive concurrency, a budget).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tail {
+  /** The percentile of the model's own latencies after which a call is hedged. Default 95 (the paper's). */
+  readonly hedgePercentile: number
+  /** The calls the capped backend takes at once before it answers 429. Default 20. */
+  readonly hiddenCapacity: number
+  /** The limit in front of the capped backend: `"adaptive"` (`Concurrency`, AIMD) or a fixed one. Default adaptive. */
+  readonly limit: "adaptive" | number
+  /** The budget of the budget run, in US dollars. Default $0.05 (five calls of $0.01). */
+  readonly budgetUsd: number
+  /**
+   * What the budget estimates a call at before sending it. Default: the
+   * price table's price of the model (what the call will be charged).
+   */
+  readonly budgetEstimateUsd: number | undefined
 }
 
 /**
@@ -50,6 +76,7 @@ export interface World {
    * `Cache.normalizedKey` for the normalization part).
    */
   readonly cacheKey: ((input: string) => string) | undefined
+  readonly tail: Tail
 }
 
 /**
@@ -63,6 +90,7 @@ export interface WorldInput {
   readonly fanOutConcurrency?: number | "unbounded" | undefined
   readonly batchSize?: number | undefined
   readonly cacheKey?: ((input: string) => string) | undefined
+  readonly tail?: Partial<Tail> | undefined
 }
 
 /**
@@ -81,11 +109,28 @@ export const defaultWorld: World = {
     gpt4Like: Model.profiles.gpt4Like,
     claudeLike: Model.profiles.claudeLike,
     geminiLike: Model.profiles.geminiLike,
-    streaming: Model.profiles.streaming
+    streaming: Model.profiles.streaming,
+    tail: {
+      name: "tail_model",
+      latency: {
+        _tag: "Mixture",
+        components: [
+          { weight: 0.98, latency: { _tag: "LogNormal", median: "1 second", p99OverP50: 2 } },
+          { weight: 0.02, latency: { _tag: "Uniform", min: "10 seconds", max: "20 seconds" } }
+        ]
+      },
+      costPerCall: 0.002
+    },
+    capped: {
+      name: "capped_model",
+      latency: { _tag: "LogNormal", median: "1 second", p99OverP50: 2 },
+      costPerCall: 0.01
+    }
   },
   fanOutConcurrency: "unbounded",
   batchSize: 10,
-  cacheKey: undefined
+  cacheKey: undefined,
+  tail: { hedgePercentile: 95, hiddenCapacity: 20, limit: "adaptive", budgetUsd: 0.05, budgetEstimateUsd: undefined }
 }
 
 /**
@@ -98,7 +143,8 @@ export const make = (input?: WorldInput): World => ({
   models: { ...defaultWorld.models, ...input?.models },
   fanOutConcurrency: input?.fanOutConcurrency ?? defaultWorld.fanOutConcurrency,
   batchSize: input?.batchSize ?? defaultWorld.batchSize,
-  cacheKey: input?.cacheKey ?? defaultWorld.cacheKey
+  cacheKey: input?.cacheKey ?? defaultWorld.cacheKey,
+  tail: { ...defaultWorld.tail, ...input?.tail }
 })
 
 /**
