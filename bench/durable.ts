@@ -126,7 +126,10 @@ const throughput = async (url: string, runners: number, workflows: number) => {
     const registered = deadline(120_000, `${runners} runners to register`)
     const healthy = () => {
       try {
-        return Number(psql(`select count(*) from ${prefix}_runners where healthy`))
+        return Number(execFileSync("psql", [url, "-qAtc", `select count(*) from ${prefix}_runners where healthy`], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"]
+        }))
       } catch {
         return 0 // the tables are not there yet
       }

@@ -21,6 +21,7 @@ import * as Cache from "flowtune/Cache"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as CacheSql from "flowtune/Cache/Sql"
 import * as Database from "flowtune/Database"
+import * as DurablePg from "flowtune/Durable/Pg"
 import * as Metrics from "flowtune/Metrics"
 import * as Model from "flowtune/Model"
 import * as Primitive from "flowtune/Primitive"
@@ -555,5 +556,37 @@ describe("Concurrency.make: the adaptive algorithm's options (issue 18)", () => 
   it("accepts the gradient's options", async () => {
     await make({ algorithm: "gradient", smoothing: 1, headroom: 0.5, latencyTolerance: 1.1 })
     await make({ algorithm: "aimd" })
+  })
+})
+
+describe("DurablePg.layer: retention (issue 17)", () => {
+  const runner = { host: "127.0.0.1", port: 34431 }
+  const url = "postgres://localhost/x"
+  const cases = [
+    ["retention.completedAfter", (v: unknown) => ({ completedAfter: v })],
+    ["retention.every", (v: unknown) => ({ completedAfter: "1 day", every: v })]
+  ] as const
+  for (const [option, retention] of cases) {
+    for (const value of bad.positiveDuration) {
+      it(`${option}: rejects ${show(value)}`, () => {
+        let thrown: unknown
+        try {
+          DurablePg.layer({ url, runner, retention: retention(value) as never })
+        } catch (error) {
+          thrown = error
+        }
+        assert.instanceOf(thrown, Primitive.InvalidPrimitive, String(thrown))
+        assert.isTrue(names(thrown as Primitive.InvalidPrimitive, option), String(thrown))
+      })
+    }
+  }
+  it("rejects a retention that is not an object, and one without runner (a client sweeps nothing)", () => {
+    for (const options of [{ runner, retention: 5 }, { retention: { completedAfter: "1 day" } }]) {
+      assert.throws(() => DurablePg.layer({ url, ...options } as never), Primitive.InvalidPrimitive)
+    }
+  })
+  it("accepts a valid retention", () => {
+    DurablePg.layer({ url, runner, retention: { completedAfter: "7 days", every: "10 minutes" } })
+    DurablePg.layer({ url, runner, retention: { completedAfter: 1000 } })
   })
 })
