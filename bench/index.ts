@@ -20,6 +20,7 @@ const args = process.argv.slice(2)
 const json = args.includes("--json")
 const quick = args.includes("--quick")
 const requested = args.filter((a) => !a.startsWith("--"))
+for (const [i, a] of requested.entries()) if (a === "durable-batch") requested[i] = "durableBatch" // the documented name
 const unknown = requested.filter((s) => !available.includes(s))
 if (unknown.length > 0) {
   console.error(`Unknown suite(s): ${unknown.join(", ")}. Available: ${available.join(", ")}`)

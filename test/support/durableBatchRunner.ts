@@ -1,7 +1,8 @@
 // DurableBatch over PostgreSQL: the cluster layer for a runner or client process (`shardingPg`),
 // a batch whose backend logs every batch it is called with (`tagBatch`), and, run as a script,
 // a runner process that hosts the batch and, once the file $BATCH_GO exists, sends its own items.
-// env (script): DATABASE_URL, BATCH_PREFIX, BATCH_PORT, BATCH_LOG, BATCH_GO, BATCH_ITEMS, BATCH_RESULTS
+// env (script): DATABASE_URL, BATCH_PREFIX, BATCH_PORT, BATCH_LOG, BATCH_GO, BATCH_ITEMS, BATCH_RESULTS,
+// BATCH_WINDOW_MS (300), BATCH_MAX (16), BATCH_COST_MS (0)
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
@@ -57,7 +58,12 @@ export class Refused extends Schema.TaggedError<Refused>()("Refused", { item: Sc
  * Items are `"<pid>:<n>"`; the answer is `"<pid>:<n>:ok"`, computed by whichever runner holds the batch.
  * An item starting with `bad` fails alone with `Refused`. Each batch is logged as one JSON line.
  */
-export const tagBatch = (options: { readonly log?: string | undefined; readonly costMs?: number | undefined }) =>
+export const tagBatch = (options: {
+  readonly log?: string | undefined
+  readonly costMs?: number | undefined
+  readonly windowMs?: number | undefined
+  readonly maxBatchSize?: number | undefined
+}) =>
   DurableBatch.make("tags", {
     item: Schema.String,
     result: Schema.String,
@@ -67,8 +73,8 @@ export const tagBatch = (options: { readonly log?: string | undefined; readonly 
         if (options.log) appendFileSync(options.log, JSON.stringify({ host: process.pid, items }) + "\n")
         return items.map((item) => item.startsWith("bad") ? Batch.failItem(new Refused({ item })) : `${item}:ok`)
       }).pipe(Effect.delay(options.costMs ?? 0)),
-    maxBatchSize: 16,
-    window: "300 millis"
+    maxBatchSize: options.maxBatchSize ?? 16,
+    window: options.windowMs ?? 300
   })
 
 const describe = (cause: Cause.Cause<unknown>): string => {
@@ -79,7 +85,12 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 
 const main = () => {
   const env = process.env
-  const batch = tagBatch({ log: env.BATCH_LOG })
+  const batch = tagBatch({
+    log: env.BATCH_LOG,
+    costMs: Number(env.BATCH_COST_MS ?? 0),
+    windowMs: Number(env.BATCH_WINDOW_MS ?? 300),
+    maxBatchSize: Number(env.BATCH_MAX ?? 16)
+  })
   const items = Number(env.BATCH_ITEMS ?? 20)
   const go = env.BATCH_GO ?? ""
   const cluster = shardingPg({
@@ -104,7 +115,9 @@ const main = () => {
     writeFileSync(env.BATCH_RESULTS ?? "", JSON.stringify(Object.fromEntries(exits)))
     yield* Effect.never
   })
-  const runner = Layer.merge(batch.layer, Layer.scopedDiscard(Effect.forkScoped(send))).pipe(Layer.provide(cluster))
+  // without $BATCH_GO the process only hosts batches
+  const runner = (go === "" ? batch.layer : Layer.merge(batch.layer, Layer.scopedDiscard(Effect.forkScoped(send))))
+    .pipe(Layer.provide(cluster))
   NodeRuntime.runMain(Layer.launch(runner))
 }
 
