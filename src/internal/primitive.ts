@@ -93,7 +93,6 @@ const NamedKey = Symbol.for("flowtune/Primitive/named")
 interface Internal {
   [BodyKey]: (input: any) => Effect.Effect<any, any, any>
   [UntracedKey]: (input: any) => Effect.Effect<any, any, any>
-  [NamedKey]?: boolean
 }
 const bodyOf = <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>): (input: In) => Effect.Effect<Out, E, R> =>
   (self as unknown as Internal)[BodyKey]
@@ -281,9 +280,14 @@ export const withName = dual<
   (name: string) => <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>) => Primitive.Primitive<In, Out, E, R>,
   <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>, name: string) => Primitive.Primitive<In, Out, E, R>
 >(2, (self, name) => {
-  const renamed = unsafeMake({ ...inherit(self), name, body: bodyOf(self), untraced: untracedOf(self) })
-  ;(renamed as unknown as Internal)[NamedKey] = true
-  return renamed
+  // A named sequence stays one step when sequenced again: marked when built, not patched after.
+  return unsafeMake({
+    ...inherit(self),
+    name,
+    body: bodyOf(self),
+    untraced: untracedOf(self),
+    fields: { [NamedKey]: true }
+  })
 })
 
 /** @internal */
@@ -329,8 +333,7 @@ const inherit = (self: Primitive.Primitive.Any) => ({
   annotations: self.annotations
 })
 
-const isAnonymousSequence = (p: Primitive.Primitive.Any) =>
-  p.kind === "sequence" && !(p as unknown as Internal)[NamedKey]
+const isAnonymousSequence = (p: Primitive.Primitive.Any) => p.kind === "sequence" && !Object.hasOwn(p, NamedKey)
 
 /** @internal */
 export const sequence = (...steps: ReadonlyArray<Primitive.Primitive.Any>): Primitive.Primitive.Any => {
