@@ -15,6 +15,13 @@ import * as Options from "./options.js"
 
 const NIL = 0xFFFFFFFF
 
+/** A copy of a typed array in a new one of the same type with `size` slots. */
+const grown = <T extends Float64Array | Float32Array | Uint32Array>(array: T, size: number): T => {
+  const copy = new (array.constructor as new(size: number) => T)(size)
+  copy.set(array)
+  return copy
+}
+
 /** @internal */
 export interface Lru {
   readonly capacity: number
@@ -65,21 +72,11 @@ export const make = (capacity: number): Lru => {
     }
     keys = k
     values = v
-    const e = new Float64Array(size)
-    e.set(expires)
-    expires = e
-    const c = new Float32Array(size)
-    c.set(computeMs)
-    computeMs = c
-    const d = new Float64Array(size)
-    d.set(costs)
-    costs = d
-    const n = new Uint32Array(size)
-    n.set(next)
-    next = n
-    const p = new Uint32Array(size)
-    p.set(prev)
-    prev = p
+    expires = grown(expires, size)
+    computeMs = grown(computeMs, size)
+    costs = grown(costs, size)
+    next = grown(next, size)
+    prev = grown(prev, size)
     allocated = size
   }
 
