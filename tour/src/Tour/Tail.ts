@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Budget from "flowtune/Budget"
@@ -83,13 +84,34 @@ export const hedging = (calls: number, concurrency: number) =>
     return { plain, hedged: withHedge, stats: yield* Hedge.stats(hedged), spend }
   })
 
+/** z of the 99th percentile of the standard normal: a lognormal's sigma is ln(p99/p50) / z99. */
+const z99 = 2.3263478740408408
+
+/**
+ * A backend's capacity in calls a second: `capacity` calls at once over the
+ * mean of its configured latency (a lognormal's is median x exp(sigma^2 / 2)).
+ * For another distribution, the measured mean of the calls it served.
+ *
+ * @since 0.1.0
+ * @category measuring
+ */
+export const capacityPerSecond = (profile: Model.Profile, capacity: number, servedMeanMs: number): number => {
+  const latency = profile.latency
+  if (typeof latency !== "object" || latency === null || !("_tag" in latency)) {
+    return capacity / (Duration.toMillis(Duration.decode(latency)) / 1000)
+  }
+  if (latency._tag !== "LogNormal") return capacity / (servedMeanMs / 1000)
+  const sigma = Math.log(latency.p99OverP50) / z99
+  return capacity / (Duration.toMillis(Duration.decode(latency.median)) * Math.exp((sigma * sigma) / 2) / 1000)
+}
+
 /**
  * Closed-loop callers (four per place of capacity) against the capped
  * backend through `limit`: `warmup` guide seconds not counted (the limiter
  * finds the capacity), then `guideSeconds` measured. A 429 makes its caller
- * wait the retry-after (1 s). Throughput and the share of capacity are
- * measured: the share is throughput x mean latency / capacity (Little's law:
- * the calls the backend held at once on average, over what it can hold).
+ * wait the retry-after (1 s). The throughput is measured; the capacity in
+ * calls a second is an input: the calls at once over the mean of the
+ * backend's configured latency (`capacityPerSecond`).
  *
  * @since 0.1.0
  * @category measuring
@@ -147,7 +169,7 @@ export const flowControl = (limit: "adaptive" | number, warmup: number, guideSec
       rejected,
       throughput,
       meanMs: mean(served),
-      share: throughput * (mean(served) / 1000) / capacity,
+      share: throughput / capacityPerSecond(world.models.capped, capacity, mean(served)),
       rate429: ok + rejected === 0 ? 0 : rejected / (ok + rejected),
       finalLimit: stats.limit
     }
@@ -266,7 +288,9 @@ export const step: Step = {
         { label: "hedged calls each way", value: `${calls}, 10 at a time (${virtualTime ? "virtual" : "real"} time)` },
         {
           label: "hidden capacity",
-          value: `${world.tail.hiddenCapacity} calls at once, 429 past it (retry after 1 s)`
+          value: `${world.tail.hiddenCapacity} calls at once (${
+            capacityPerSecond(world.models.capped, world.tail.hiddenCapacity, limited.meanMs).toFixed(1)
+          } calls/s), 429 past it (retry after 1 s)`
         },
         { label: "closed-loop callers", value: String(4 * world.tail.hiddenCapacity) },
         { label: "fixed limit too high", value: `${4 * world.tail.hiddenCapacity}, measured ${seconds / 2} s` },
