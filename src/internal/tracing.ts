@@ -7,6 +7,7 @@ import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import type * as Tracing from "../Tracing.js"
 import * as Options from "./options.js"
+import { errorTag as failureTag } from "./stats.js"
 
 /** @internal */
 export const defaultMaxSpans = 100_000
@@ -23,10 +24,7 @@ interface RecordingSpan extends Tracer.Span {
 
 const errorTag = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const error = failure.value
-    return typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
-  }
+  if (Option.isSome(failure)) return failureTag(failure.value)
   const defect = Cause.dieOption(cause)
   return Option.isSome(defect) ? `Defect: ${String(defect.value)}` : "Unknown"
 }
