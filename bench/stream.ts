@@ -1,29 +1,31 @@
 /**
- * `npm run bench -- stream`: tokens per second through a streaming pipeline
- * (source -> map -> collect) against a plain async generator consumed with
- * `for await`, in one run, and the time to first token the pipeline adds.
+ * `npm run bench -- stream`: what a streamed answer costs, on the path a user
+ * takes.
  *
- * `tokens.*` is one long stream (steady-state throughput), `answer.*` one
- * 1000-token answer end to end (with the per-run cost of a stream).
- * Figures are nanoseconds per token (lower is better). The flowtune cases run
- * with span tracing off; metrics (TTFT, total, gaps) are on, as in production.
- * - `tokens.plain-async-generator`: the baseline.
- * - `tokens.flowtune.async-iterable`: the same async generator through
- *   `fromAsyncIterable` (read-ahead buffer, adaptive chunks).
- * - `tokens.flowtune.per-token`: an Effect stream with one token per chunk
- *   (the worst case: every token pays the per-chunk cost).
- * - `tokens.flowtune.chunked`: an Effect stream in chunks of 64 tokens.
- * - `*.effect-stream.*`: the same pipeline on Effect's `Stream` alone, to
- *   separate what flowtune adds (measurements, span check) from Effect's cost.
- * - `ttft.*`: one run that stops at its first token (setup + first token +
- *   teardown), per run rather than per token.
+ * The user's path comes first: `Effect.runPromise(Primitive.run(p, n))` of
+ * `collectText(map(source, upper))` with default options and Effect's default
+ * tracer, CPU per run. Its peers have the same entry point and shape: one
+ * `await` of an async function per run, which reads the same source, maps
+ * every token and joins them (an async generator against `fromAsyncIterable`,
+ * a synchronous loop against `fromIterable`; never a synchronous source
+ * against an async generator).
+ * - `answer.*`: one 1,000-token answer per run.
+ * - `empty.*`: a source with no token: the fixed cost of a run.
+ * - `tokens.*`: 100,000 tokens in one run (steady state), per token.
+ * - `stream.*` and `effect-stream.*`: a source written as an Effect `Stream`
+ *   (`Stream.make`, read through Effect's stream machinery) and the same
+ *   pipeline on Effect alone, to separate what flowtune adds from Effect's cost.
+ * - `ttft.*`: one run stopped at its first token (setup, first token, teardown).
+ * - `simulated-model`: `Model.simulatedStream` (0 ms latency) collected, a few
+ *   runs timed one by one (too slow for rounds: see the note).
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as EffectStream from "effect/Stream"
-import type * as Primitive from "../src/Primitive.js"
+import * as Model from "../src/Model.js"
+import * as Primitive from "../src/Primitive.js"
 import * as FlowStream from "../src/Stream.js"
-import { measure, ratios, settings, type Suite } from "./harness.js"
+import { measureAll, pairedRatios, settings, type Suite } from "./harness.js"
 
 /** Tokens in one long stream (steady-state throughput). */
 const LONG = 100_000
@@ -31,70 +33,93 @@ const LONG = 100_000
 const ANSWER = 1000
 const vocabulary = Array.from({ length: 97 }, (_, i) => `tok${i} `)
 const tokens = Array.from({ length: LONG }, (_, i) => vocabulary[i % 97]!)
-const transform = (token: string) => token.toUpperCase()
+const upper = (token: string) => token.toUpperCase()
 
 async function* generate(n: number): AsyncGenerator<string> {
   for (let i = 0; i < n; i++) yield tokens[i]!
 }
 
-const plainPipeline = async (n: number) => {
+// The peers: an async function per run, like `runPromise` per run.
+const plainAsync = async (n: number) => {
   const out: Array<string> = []
-  for await (const token of generate(n)) out.push(transform(token))
+  for await (const token of generate(n)) out.push(upper(token))
+  return out.join("")
+}
+const plainSync = async (n: number) => {
+  const out: Array<string> = []
+  for (const token of tokens.slice(0, n)) out.push(upper(token))
   return out.join("")
 }
 
-const untraced = <A, E>(effect: Effect.Effect<A, E>) => Effect.withTracerEnabled(effect, false)
-
-const fromGenerator = FlowStream.fromAsyncIterable("bench.async-iterable", (n: number) => generate(n))
-const perToken = FlowStream.make(
-  "bench.per-token",
-  (n: number) => EffectStream.fromIterable(tokens.slice(0, n)).pipe(EffectStream.rechunk(1))
+const viaAsync = FlowStream.collectText(
+  FlowStream.map(FlowStream.fromAsyncIterable("bench.async-iterable", (n: number) => generate(n)), upper)
 )
-const chunked = FlowStream.make(
-  "bench.chunked",
+const viaAsyncSource = FlowStream.fromAsyncIterable("bench.ttft", (n: number) => generate(n))
+const viaIterable = FlowStream.collectText(
+  FlowStream.map(FlowStream.fromIterable("bench.iterable", (n: number) => tokens.slice(0, n)), upper)
+)
+const effectSource = FlowStream.make(
+  "bench.effect-stream",
   (n: number) => EffectStream.fromIterable(tokens.slice(0, n)).pipe(EffectStream.rechunk(64))
 )
-
-const rawChunked = (n: number) =>
+const viaEffectStream = FlowStream.collectText(FlowStream.map(effectSource, upper))
+const rawEffectStream = (n: number) =>
   EffectStream.fromIterable(tokens.slice(0, n)).pipe(
     EffectStream.rechunk(64),
-    EffectStream.map(transform),
+    EffectStream.map(upper),
     EffectStream.runCollect,
     Effect.map((chunk) => Chunk.join(chunk, ""))
   )
 
-const pipeline = <E>(source: FlowStream.StreamPrimitive<number, string, E>) =>
-  FlowStream.collectText(FlowStream.map(source, transform))
-
-const viaGenerator = pipeline(fromGenerator)
-const viaPerToken = pipeline(perToken)
-const viaChunked = pipeline(chunked)
+const user = <E>(p: Primitive.Primitive<number, string, E>, n: number) => () => Effect.runPromise(Primitive.run(p, n))
 
 const firstToken = <E>(source: FlowStream.StreamPrimitive<number, string, E>) =>
-  Effect.runPromise(untraced(EffectStream.runHead(source.stream(ANSWER))))
+  Effect.runPromise(EffectStream.runHead(FlowStream.run(source, ANSWER)))
+
+// `Model.simulatedStream` costs milliseconds per token (see the note): timed run by run.
+const SIMULATED = 100
+const simulated = FlowStream.collectText(
+  Model.simulatedStream({ name: "bench", latency: "0 millis", firstToken: "0 millis" })
+)
+const simulatedPrompt = Array.from({ length: SIMULATED }, (_, i) => `w${i}`).join(" ")
+const timeSimulated = async (runs: number) => {
+  const cpu: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const start = process.cpuUsage()
+    await Effect.runPromise(Primitive.run(simulated, simulatedPrompt))
+    const used = process.cpuUsage(start)
+    cpu.push((used.user + used.system) * 1000)
+  }
+  return cpu.sort((a, b) => a - b)[Math.floor(runs / 2)]!
+}
 
 const suite: Suite = {
   name: "stream",
-  description: "Streaming tokens through source -> map -> collect: flowtune vs a plain async generator",
+  description: "A streamed answer through Primitive.run (source -> map -> collectText) vs a plain async generator",
   run: async (options) => {
     // Sanity: every pipeline produces the same text.
-    const expected = await plainPipeline(ANSWER)
-    for (const p of [viaGenerator, viaPerToken, viaChunked]) {
-      const text = await Effect.runPromise(untraced(p.run(ANSWER)))
-      if (text !== expected) throw new Error(`${p.name} produced different text`)
+    const expected = await plainAsync(ANSWER)
+    for (const p of [viaAsync, viaIterable, viaEffectStream]) {
+      if (await user(p, ANSWER)() !== expected) throw new Error(`${p.name} produced different text`)
     }
-    const flow = <E>(p: Primitive.Primitive<number, string, E>, n: number) => () =>
-      Effect.runPromise(untraced(p.run(n)))
-    const results = await measure([
-      { name: "tokens.plain-async-generator", ops: LONG, run: () => plainPipeline(LONG) },
-      { name: "tokens.flowtune.async-iterable", ops: LONG, run: flow(viaGenerator, LONG) },
-      { name: "tokens.flowtune.chunked", ops: LONG, run: flow(viaChunked, LONG) },
-      { name: "tokens.flowtune.per-token", ops: LONG, run: flow(viaPerToken, LONG) },
-      { name: "tokens.effect-stream.chunked", ops: LONG, run: () => Effect.runPromise(rawChunked(LONG)) },
-      { name: "answer.plain-async-generator", ops: ANSWER, run: () => plainPipeline(ANSWER) },
-      { name: "answer.flowtune.async-iterable", ops: ANSWER, run: flow(viaGenerator, ANSWER) },
-      { name: "answer.flowtune.chunked", ops: ANSWER, run: flow(viaChunked, ANSWER) },
-      { name: "answer.effect-stream.chunked", ops: ANSWER, run: () => Effect.runPromise(rawChunked(ANSWER)) },
+    const measured = await measureAll([
+      // the user's path and its peers, one run per operation
+      { name: "answer.user.async-iterable", run: user(viaAsync, ANSWER) },
+      { name: "answer.plain-async-generator", run: () => plainAsync(ANSWER) },
+      { name: "empty.user.async-iterable", run: user(viaAsync, 0) },
+      { name: "empty.plain-async-generator", run: () => plainAsync(0) },
+      { name: "answer.user.iterable", run: user(viaIterable, ANSWER) },
+      { name: "answer.plain-loop", run: () => plainSync(ANSWER) },
+      { name: "empty.user.iterable", run: user(viaIterable, 0) },
+      { name: "answer.user.stream", run: user(viaEffectStream, ANSWER) },
+      { name: "answer.effect-stream", run: () => Effect.runPromise(rawEffectStream(ANSWER)) },
+      { name: "empty.user.stream", run: user(viaEffectStream, 0) },
+      { name: "empty.effect-stream", run: () => Effect.runPromise(rawEffectStream(0)) },
+      // steady state, per token
+      { name: "tokens.user.async-iterable", ops: LONG, run: user(viaAsync, LONG) },
+      { name: "tokens.plain-async-generator", ops: LONG, run: () => plainAsync(LONG) },
+      { name: "tokens.user.stream", ops: LONG, run: user(viaEffectStream, LONG) },
+      // time to first token: the stream is read (Stream.run), not collected
       {
         name: "ttft.plain-async-generator",
         run: async () => {
@@ -104,44 +129,41 @@ const suite: Suite = {
           return first
         }
       },
-      { name: "ttft.flowtune.async-iterable", run: () => firstToken(fromGenerator) },
-      { name: "ttft.flowtune.effect-stream", run: () => firstToken(chunked) },
-      {
-        name: "ttft.effect-stream.raw",
-        run: () => Effect.runPromise(EffectStream.runHead(EffectStream.fromIterable(tokens.slice(0, ANSWER))))
-      }
+      { name: "ttft.user.async-iterable", run: () => firstToken(FlowStream.map(viaAsyncSource, upper)) }
     ], settings(options))
-    const perSecond = (name: string) => Math.round(1e9 / results[name]!).toLocaleString("en-US")
-    const added = (name: string) => ((results[name]! - results["ttft.plain-async-generator"]!) / 1e3).toFixed(1)
+    const results: Record<string, number> = {
+      ...measured.cpu,
+      [`simulated-model.${SIMULATED}-tokens (CPU per run)`]: await timeSimulated(options.quick ? 1 : 3)
+    }
+    const { ratios, spreads } = pairedRatios(measured, [
+      ["answer.user.async-iterable", "answer.plain-async-generator"],
+      ["empty.user.async-iterable", "empty.plain-async-generator"],
+      ["empty.user.async-iterable", "empty.effect-stream"],
+      ["answer.user.iterable", "answer.plain-loop"],
+      ["answer.user.stream", "answer.effect-stream"],
+      ["empty.user.stream", "empty.effect-stream"],
+      ["answer.effect-stream", "answer.plain-async-generator"],
+      ["tokens.user.async-iterable", "tokens.plain-async-generator"],
+      ["tokens.user.stream", "tokens.plain-async-generator"],
+      ["ttft.user.async-iterable", "ttft.plain-async-generator"]
+    ])
+    const us = (name: string) => (results[name]! / 1e3).toFixed(1)
     return {
       results,
-      ratios: ratios(results, [
-        ["tokens.flowtune.async-iterable", "tokens.plain-async-generator"],
-        ["tokens.flowtune.chunked", "tokens.plain-async-generator"],
-        ["tokens.flowtune.per-token", "tokens.plain-async-generator"],
-        ["tokens.flowtune.chunked", "tokens.effect-stream.chunked"],
-        ["answer.flowtune.async-iterable", "answer.plain-async-generator"],
-        ["answer.flowtune.chunked", "answer.plain-async-generator"],
-        ["answer.flowtune.chunked", "answer.effect-stream.chunked"],
-        ["ttft.flowtune.async-iterable", "ttft.plain-async-generator"],
-        ["ttft.flowtune.effect-stream", "ttft.plain-async-generator"],
-        ["ttft.flowtune.effect-stream", "ttft.effect-stream.raw"]
-      ]),
+      wall: measured.wall,
+      ratios,
+      spreads,
       notes: [
-        `Steady state (${LONG.toLocaleString("en-US")} tokens), tokens/s: plain ${
-          perSecond("tokens.plain-async-generator")
-        }, async-iterable ${perSecond("tokens.flowtune.async-iterable")}, chunked ${
-          perSecond("tokens.flowtune.chunked")
-        }, per-token ${perSecond("tokens.flowtune.per-token")}.`,
-        `One ${ANSWER}-token answer end to end, tokens/s: plain ${
-          perSecond("answer.plain-async-generator")
-        }, async-iterable ${perSecond("answer.flowtune.async-iterable")}, chunked ${
-          perSecond("answer.flowtune.chunked")
-        }.`,
-        `TTFT added by the pipeline per run: ${added("ttft.flowtune.async-iterable")} us (async-iterable), ${
-          added("ttft.flowtune.effect-stream")
-        } us (Effect stream).`,
-        "Target: steady-state throughput >= 1/2 of the plain generator, i.e. tokens.* ratio <= 2."
+        `Fixed cost per run (CPU, empty source, user path): ${us("empty.user.async-iterable")} us async-iterable, ${
+          us("empty.user.iterable")
+        } us iterable, ${us("empty.user.stream")} us through an Effect Stream; Effect's own runCollect of an ` +
+        `empty stream: ${us("empty.effect-stream")} us. Target: <= 100 us.`,
+        `One ${ANSWER}-token answer (CPU per run): ${us("answer.user.async-iterable")} us against ${
+          us("answer.plain-async-generator")
+        } us for the async generator. Target: <= 2x.`,
+        `Model.simulatedStream, ${SIMULATED} tokens at 0 ms latency: ${
+          (results[`simulated-model.${SIMULATED}-tokens (CPU per run)`]! / 1e6).toFixed(1)
+        } ms of CPU per run (median of ${options.quick ? 1 : 3} runs, timed one by one).`
       ]
     }
   }

@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -357,6 +359,108 @@ describe("Stream", () => {
         assert.isAtLeast(consumed, 10)
         assert.isAtMost(maxAhead, 4 + 2)
         yield* Fiber.interrupt(fiber)
+      }))
+  })
+
+  describe("collect on a plain source (read without Effect's stream machinery)", () => {
+    const tokens = (n: number) => Array.from({ length: n }, (_, i) => `t${i} `)
+
+    it.effect("the text, the run's metrics and its checkpoints, through Primitive.run", () =>
+      Effect.gen(function*() {
+        const name = "direct.agen"
+        const source = FlowStream.fromAsyncIterable(name, async function*(n: number) {
+          for (const token of tokens(n)) yield token
+        })
+        const answer = FlowStream.collectText(FlowStream.map(source, (t) => t.toUpperCase()))
+        const [text, timeline] = yield* Primitive.run(
+          Primitive.make("answer", (n: number) => Effect.zip(answer.run(n), WorkflowContext.timeline)),
+          50
+        )
+        assert.strictEqual(text, tokens(50).join("").toUpperCase())
+        assert.deepStrictEqual(timeline.map((c) => c.name), ["stream.first_token", "stream.complete"])
+        assert.deepStrictEqual(timeline[1]!.attributes, { primitive: name, totalMs: 0, chunks: 2 })
+        const runs = yield* valueOf(FlowStream.metrics.runs, { primitive: name, outcome: "completed" })
+        const elements = yield* valueOf(FlowStream.metrics.elements, { primitive: name })
+        const chunks = yield* valueOf(FlowStream.metrics.chunks, { primitive: name })
+        const ttft = yield* valueOf(FlowStream.metrics.ttft, { primitive: name })
+        assert.strictEqual(runs.count, 1)
+        assert.strictEqual(elements.count, 50)
+        // The first token alone, then every token of the same (virtual) millisecond in one chunk.
+        assert.strictEqual(chunks.count, 2)
+        assert.deepStrictEqual([ttft.count, ttft.sum], [1, 0])
+
+        const words = FlowStream.mapChunks(
+          FlowStream.fromIterable("direct.words", (s: string) => s.split(" ")),
+          (chunk) => Chunk.map(chunk, (w) => w.length)
+        )
+        assert.deepStrictEqual(yield* Primitive.run(FlowStream.collect(words), "a bb ccc"), [1, 2, 3])
+      }))
+
+    it.effect("a failure mid-stream: AsyncIterableFailed, counted as a failed run", () =>
+      Effect.gen(function*() {
+        const name = "direct.failing"
+        const source = FlowStream.fromAsyncIterable(name, async function*(_: void) {
+          yield "a"
+          yield "b"
+          throw new Error("connection reset")
+        })
+        const error = yield* Effect.flip(Primitive.run(FlowStream.collect(source), undefined))
+        assert.strictEqual(error._tag, "AsyncIterableFailed")
+        const failed = yield* valueOf(FlowStream.metrics.runs, { primitive: name, outcome: "failed" })
+        const elements = yield* valueOf(FlowStream.metrics.elements, { primitive: name })
+        assert.strictEqual(failed.count, 1)
+        assert.strictEqual(elements.count, 2)
+
+        const broken = FlowStream.fromIterable("direct.throwing", (_: void): Iterable<string> => {
+          throw new Error("bug")
+        })
+        const exit = yield* Effect.exit(Primitive.run(FlowStream.collect(broken), undefined))
+        assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      }))
+
+    it.effect("interrupting a collect aborts the source's signal and counts an interrupted run", () =>
+      Effect.gen(function*() {
+        const name = "direct.hanging"
+        const signals: Array<AbortSignal> = []
+        let started: () => void = () => undefined
+        const first = new Promise<void>((resolve) => {
+          started = resolve
+        })
+        const source = FlowStream.fromAsyncIterable(name, async function*(_: void, signal: AbortSignal) {
+          signals.push(signal)
+          yield "a"
+          started()
+          await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()))
+        })
+        const fiber = yield* Effect.fork(Primitive.run(FlowStream.collect(source), undefined))
+        yield* Effect.promise(() => first)
+        assert.isFalse(signals[0]!.aborted)
+        yield* Fiber.interrupt(fiber)
+        assert.isTrue(signals[0]!.aborted)
+        const interrupted = yield* valueOf(FlowStream.metrics.runs, { primitive: name, outcome: "interrupted" })
+        assert.strictEqual(interrupted.count, 1)
+      }))
+
+    it.effect("with a recording tracer, the run goes through the stream and its span", () =>
+      Effect.gen(function*() {
+        const spans: Array<Tracer.Span> = []
+        const base = yield* Effect.tracer
+        const recording = Tracer.make({
+          span(...args) {
+            const span = base.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: base.context
+        })
+        const source = FlowStream.fromIterable("direct.traced", (n: number) => tokens(n))
+        const text = yield* Primitive.run(FlowStream.collectText(source), 3).pipe(Effect.withTracer(recording))
+        assert.strictEqual(text, "t0 t1 t2 ")
+        const span = spans.find((s) => s.name === "direct.traced")
+        assert.isDefined(span)
+        const attributes = (span as unknown as { attributes: Map<string, unknown> }).attributes
+        assert.strictEqual(attributes.get("flowtune.stream.outcome"), "completed")
+        assert.strictEqual(attributes.get("flowtune.stream.elements"), 3)
       }))
   })
 })

@@ -8,6 +8,8 @@ import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import * as options_ from "./options.js"
+import { isRecording } from "./primitive.js"
+import * as Direct from "./streamDirect.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Stream")
@@ -56,13 +58,18 @@ import { instrument, makeRunState, observe, summarizeGaps } from "./streamMetric
 // Combinators that re-wrap a stream primitive run the inner one's body, not
 // its instrumented stream, so one run is measured once.
 const BodyKey = Symbol.for("flowtune/Stream/body")
+// What `collect` reads directly: the source (iterable, async iterable, else the body), then maps.
+const SourceKey = Symbol.for("flowtune/Stream/source")
 interface Internal {
-  // `any`: the body of a primitive of any type.
+  // `any`: the body and source of a primitive of any type.
   [BodyKey]: (input: any) => EffectStream.Stream<any, any, any>
+  [SourceKey]: Direct.Source<any>
 }
 const bodyOf = <In, A, E, R>(
   self: FlowStream.StreamPrimitive<In, A, E, R>
 ): (input: In) => EffectStream.Stream<A, E, R> => (self as unknown as Internal)[BodyKey]
+const sourceOf = <In>(self: FlowStream.StreamPrimitive<In, any, any, any>): Direct.Source<In> =>
+  (self as unknown as Internal)[SourceKey]
 
 /** @internal */
 export const unsafeMake = <In, A, E, R>(options: {
@@ -71,11 +78,13 @@ export const unsafeMake = <In, A, E, R>(options: {
   readonly children?: ReadonlyArray<FlowStream.Child> | undefined
   readonly annotations?: Primitive.Annotations | undefined
   readonly body: (input: In) => EffectStream.Stream<A, E, R>
+  readonly source?: Direct.Source<In> | undefined
 }): FlowStream.StreamPrimitive<In, A, E, R> => {
   options_.nonEmptyString("Stream", "name", options.name)
   options_.func(options.name, "f", options.body)
   const self = Object.create(Proto)
   self[BodyKey] = options.body
+  self[SourceKey] = options.source ?? { stream: options.body }
   self.name = options.name
   self.kind = options.kind
   self.children = options.children ?? []
@@ -107,7 +116,8 @@ export const fromIterable = <In, A>(
     name,
     kind: "stream",
     annotations: options?.annotations,
-    body: (input: In) => EffectStream.suspend(() => EffectStream.fromIterable(f(input)))
+    body: (input: In) => EffectStream.suspend(() => EffectStream.fromIterable(f(input))),
+    source: { iterable: f }
   })
 }
 
@@ -144,7 +154,8 @@ export const fromAsyncIterable: {
     name,
     kind: "stream",
     annotations: options?.annotations,
-    body: (input: In) => pumpAsyncIterable((signal) => f(input, signal), onError, capacity)
+    body: (input: In) => pumpAsyncIterable((signal) => f(input, signal), onError, capacity),
+    source: { asyncIterable: f, onError }
   })
 }
 
@@ -164,7 +175,11 @@ export const map = dual<
 >(2, (self, f) => {
   options_.func(`map(${self.name})`, "f", f)
   const body = bodyOf(self)
-  return unsafeMake({ ...inherit(self), body: (input) => EffectStream.map(body(input), f) })
+  return unsafeMake({
+    ...inherit(self),
+    body: (input) => EffectStream.map(body(input), f),
+    source: Direct.mapped(sourceOf(self), (chunk) => Chunk.map(chunk, f))
+  })
 })
 
 /** @internal */
@@ -179,7 +194,11 @@ export const mapChunks = dual<
 >(2, (self, f) => {
   options_.func(`mapChunks(${self.name})`, "f", f)
   const body = bodyOf(self)
-  return unsafeMake({ ...inherit(self), body: (input) => EffectStream.mapChunks(body(input), f) })
+  return unsafeMake({
+    ...inherit(self),
+    body: (input) => EffectStream.mapChunks(body(input), f),
+    source: Direct.mapped(sourceOf(self), f)
+  })
 })
 
 /** @internal */
@@ -203,7 +222,7 @@ export const withName = dual<
     name: string
   ) => <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>) => FlowStream.StreamPrimitive<In, A, E, R>,
   <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>, name: string) => FlowStream.StreamPrimitive<In, A, E, R>
->(2, (self, name) => unsafeMake({ ...inherit(self), name, body: bodyOf(self) }))
+>(2, (self, name) => unsafeMake({ ...inherit(self), name, body: bodyOf(self), source: sourceOf(self) }))
 
 /** @internal */
 export const buffer = dual<
@@ -286,7 +305,13 @@ export const collect = dual<
   ) => Primitive.Primitive<In, Array<A>, E, R>
 >(
   (args) => isStreamPrimitive(args[0]),
-  (self, options) => toPrimitive(self, (stream) => Effect.map(EffectStream.runCollect(stream), Chunk.toArray), options)
+  (self, options) =>
+    readToEnd(
+      self,
+      (stream) => Effect.map(EffectStream.runCollect(stream), Chunk.toArray),
+      (items) => items,
+      options
+    )
 )
 
 /** @internal */
@@ -304,12 +329,34 @@ export const collectText = dual<
     : typeof options.separator === "string"
     ? options.separator
     : options_.invalid(`collectText(${self.name})`, "separator", "a string", options.separator)
-  return toPrimitive(
+  return readToEnd(
     self,
     (stream) => Effect.map(EffectStream.runCollect(stream), (chunk) => Chunk.join(chunk, separator)),
+    (items) => items.join(separator),
     options
   )
 })
+
+/**
+ * `toPrimitive(self, viaStream)`, except that with no recording tracer the
+ * source is read by `streamDirect.ts` (a plain source without Effect's stream
+ * machinery, any other without the per-run scope and finalizer); with one, the
+ * run goes through the instrumented stream and its span.
+ */
+const readToEnd = <In, A, E, R, B>(
+  self: FlowStream.StreamPrimitive<In, A, E, R>,
+  viaStream: (stream: EffectStream.Stream<A, E, R>) => Effect.Effect<B, E, R>,
+  fromItems: (items: Array<A>) => B,
+  options: { readonly name?: string | undefined } | undefined
+): Primitive.Primitive<In, B, E, R> => {
+  const read = Direct.reader<In, A, E, R>(self.name, sourceOf(self))
+  return Primitive.makeWith({
+    name: options?.name ?? `collect(${self.name})`,
+    annotations: { ...self.annotations, stream: self.name },
+    run: (input, fiber) =>
+      isRecording(fiber) ? viaStream(self.stream(input)) : Effect.map(read(input, fiber), fromItems)
+  })
+}
 
 /** @internal */
 export const timed = dual<

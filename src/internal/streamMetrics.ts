@@ -168,7 +168,8 @@ const outcomeOf = (state: RunState, exit: Exit.Exit<unknown, unknown>): FlowStre
   return Cause.isInterruptedOnly(cause) ? "interrupted" : "failed"
 }
 
-const taggedMetrics = (name: string) => {
+/** @internal */
+export const taggedMetrics = (name: string) => {
   const primitive = { primitive: name }
   return {
     ttft: keyed(keys.ttft, primitive),
@@ -186,6 +187,25 @@ const taggedMetrics = (name: string) => {
 }
 
 type TaggedMetrics = ReturnType<typeof taggedMetrics>
+
+/** Records one finished run's metrics, with no Effect step. @internal */
+export const recordRun = (
+  tagged: TaggedMetrics,
+  state: RunState,
+  totalMs: number,
+  outcome: FlowStream.Outcome,
+  labels: ReadonlyArray<MetricLabel.MetricLabel>
+) => {
+  tagged.duration.unsafeUpdate(totalMs, labels)
+  tagged.runs[outcome].unsafeUpdate(1, labels)
+  tagged.chunks.unsafeUpdate(state.chunks, labels)
+  tagged.elements.unsafeUpdate(state.elements, labels)
+  if (state.chunks > 0) tagged.ttft.unsafeUpdate(state.first - state.start, labels)
+  // Effect's summary ages its samples against `Date.now()`, so they are
+  // stamped with wall time (the gaps themselves come from the Clock).
+  const stamp = Date.now()
+  for (const gap of state.gaps) tagged.gap.unsafeUpdate([gap, stamp], labels)
+}
 
 const finish = (
   name: string,
@@ -215,16 +235,7 @@ const finish = (
       }
     }
     const record = Effect.withFiberRuntime<void>((fiber) => {
-      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      tagged.duration.unsafeUpdate(totalMs, labels)
-      tagged.runs[outcome].unsafeUpdate(1, labels)
-      tagged.chunks.unsafeUpdate(state.chunks, labels)
-      tagged.elements.unsafeUpdate(state.elements, labels)
-      if (ttftMs !== undefined) tagged.ttft.unsafeUpdate(ttftMs, labels)
-      // Effect's summary ages its samples against `Date.now()`, so they are
-      // stamped with wall time (the gaps themselves come from the Clock).
-      const stamp = Date.now()
-      for (const gap of state.gaps) tagged.gap.unsafeUpdate([gap, stamp], labels)
+      recordRun(tagged, state, totalMs, outcome, fiber.getFiberRef(FiberRef.currentMetricLabels))
       return Effect.void
     })
     return outcome === "completed" && marks
