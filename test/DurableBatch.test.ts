@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as Batch from "../src/Batch.js"
 import * as DurableBatch from "../src/Durable/Batch.js"
+import { BatchErrorSchema } from "../src/internal/durableBatch.js"
 import * as Primitive from "../src/Primitive.js"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { item: Schema.String }) {}
@@ -91,6 +92,26 @@ describe("DurableBatch (in-memory cluster)", () => {
         expect(exit).toEqual(Exit.fail(new Batch.BatchSizeMismatch({ batch: "short", expected: 2, actual: 1 })))
       }
     }))
+
+  it("Batch's errors survive the wire (encoded, then decoded into the same classes); a defect's cause as its message", () => {
+    const roundTrip = (error: Batch.BatchError) =>
+      Schema.decodeUnknownSync(BatchErrorSchema)(
+        JSON.parse(JSON.stringify(Schema.encodeSync(BatchErrorSchema)(error)))
+      )
+    const errors: ReadonlyArray<Batch.BatchError> = [
+      new Batch.BatchSizeMismatch({ batch: "b", expected: 3, actual: 2 }),
+      new Batch.BatchInvalidResponse({ batch: "b", expected: 3, received: "null" }),
+      new Batch.BatchClosed({ batch: "b" }),
+      new Batch.BatchBackendDefect({ batch: "b", cause: "boom" })
+    ]
+    for (const error of errors) {
+      const back = roundTrip(error)
+      expect(back).toBeInstanceOf(error.constructor)
+      expect(back).toEqual(error)
+    }
+    const defect = roundTrip(new Batch.BatchBackendDefect({ batch: "b", cause: new Error("socket hang up") }))
+    expect(defect).toEqual(new Batch.BatchBackendDefect({ batch: "b", cause: "socket hang up" }))
+  })
 
   it("options are checked where they are given, Batch's own included", () => {
     const base = {
