@@ -390,11 +390,12 @@ export const simulated = (
   const params = modelSimulated.params(profile, options)
   const costPerCall = config.costPerCall ?? profile.costPerCall
   const body = generateBody(config)
+  const service = modelSimulated.service(params)
   return Primitive.make(
     config.name,
     (input: Model.Input) =>
       body(input).pipe(
-        Effect.provideServiceEffect(LanguageModel.LanguageModel, LanguageModel.make(params)),
+        Effect.provideServiceEffect(LanguageModel.LanguageModel, service),
         Effect.provideService(modelContext.Provider, { system: "flowtune.simulated", model: profile.name })
       ),
     { annotations: costPerCall === undefined ? {} : { costPerCall } }
