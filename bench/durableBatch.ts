@@ -24,7 +24,7 @@ import { measureAll, pairedRatios, type Suite } from "./harness.js"
 
 const callers = 100
 const items = Array.from({ length: callers }, (_, i) => `1:${i}`)
-const wave = (primitive: Primitive.Primitive<string, string, any, any>) =>
+const wave = <R>(primitive: Primitive.Primitive<string, string, unknown, R>) =>
   Effect.forEach(items, (item) => Primitive.run(primitive, item), { concurrency: "unbounded", discard: true })
 
 const inProcess = Batch.make({

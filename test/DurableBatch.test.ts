@@ -119,7 +119,7 @@ describe("DurableBatch (in-memory cluster)", () => {
       result: Schema.String,
       run: (items: ReadonlyArray<string>) => Effect.succeed(items),
       maxBatchSize: 4,
-      window: "10 millis"
+      window: "10 millis" as const
     }
     expect(() => DurableBatch.make("", base)).toThrow(/name/)
     expect(() => DurableBatch.make("o", { ...base, item: "string" as any })).toThrow(/"item" must be a Schema/)

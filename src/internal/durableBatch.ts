@@ -2,7 +2,10 @@ import type { AlreadyProcessingMessage, MailboxFull, PersistenceError } from "@e
 import * as Entity from "@effect/cluster/Entity"
 import type * as Sharding from "@effect/cluster/Sharding"
 import * as Rpc from "@effect/rpc/Rpc"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Schema from "effect/Schema"
 import * as Batch from "../Batch.js"
 import type * as DurableBatch from "../Durable/Batch.js"
@@ -123,12 +126,21 @@ export const make = <In, Out, E, R, II, OI, EI>(
   const error = options.error === undefined
     ? BatchErrorSchema
     : Schema.Union(options.error as Schema.Schema<E, EI>, BatchErrorSchema)
-  const submit = Rpc.make("Submit", { payload: options.item, success: options.result, error })
+  // One message carries the items a process sent to one entity in the same tick, and brings back one Exit
+  // per item: one hop per group rather than per item (measured: the cluster's message path costs ~1 ms of
+  // CPU per message).
+  const submit = Rpc.make("Submit", {
+    payload: Schema.Array(options.item),
+    success: Schema.Array(Schema.Exit({ success: options.result, failure: error, defect: Schema.Defect }))
+  })
   const entity = Entity.make(`flowtune/DurableBatch/${checked.name}`, [submit])
 
   const layer = entity.toLayer(
     Effect.map(queue, (batched) => ({
-      Submit: (request: { readonly payload: In }) => Primitive.run(batched, request.payload)
+      Submit: (request: { readonly payload: ReadonlyArray<In> }) =>
+        Effect.forEach(request.payload, (item) => Effect.exit(Primitive.run(batched, item)), {
+          concurrency: "unbounded"
+        })
     })) as any, // `any`: the handler's types are those of `submit`, which TypeScript cannot follow through `toLayer`
     {
       concurrency: "unbounded",
@@ -145,15 +157,53 @@ export const make = <In, Out, E, R, II, OI, EI>(
     next = (next + 1) % spread
     return `${key}#${next}`
   }
-  const body = (item: In) =>
-    Effect.flatMap(
-      entity.client,
-      (client) => (client(entityId(item)) as any).Submit(item) // `any`: the client's methods are keyed by the Rpc's tag
-    ) as Effect.Effect<
-      Out,
-      E | Batch.BatchError | MailboxFull | AlreadyProcessingMessage | PersistenceError,
-      Sharding.Sharding
-    >
+
+  type Failure = E | Batch.BatchError | MailboxFull | AlreadyProcessingMessage | PersistenceError
+  interface Group {
+    readonly items: Array<In>
+    readonly waiters: Array<Deferred.Deferred<Out, Failure>>
+  }
+  const open = new Map<string, Group>()
+  // The first caller of a tick opens the group of its entity id; the callers that run before the tick ends
+  // join it; then one message goes, from a fiber of its own so that an interrupted caller does not take
+  // the others' answers with it (its own item is still sent, its answer dropped).
+  const send = (id: string, group: Group): Effect.Effect<void, never, Sharding.Sharding> =>
+    Effect.yieldNow().pipe(
+      Effect.zipRight(Effect.sync(() => open.delete(id))),
+      Effect.zipRight(Effect.flatMap(
+        entity.client,
+        // `any`: the client's methods are keyed by the Rpc's tag
+        (client) => (client(id) as any).Submit(group.items) as Effect.Effect<unknown, Failure>
+      )),
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Effect.sync(() => {
+          const { waiters } = group
+          if (Exit.isFailure(exit)) {
+            for (const waiter of waiters) Deferred.unsafeDone(waiter, exit as Exit.Exit<never, Failure>)
+            return
+          }
+          const exits = exit.value as ReadonlyArray<Exit.Exit<Out, Failure>>
+          for (let i = 0; i < waiters.length; i++) {
+            Deferred.unsafeDone(waiters[i]!, exits[i] ?? Exit.die(new Error("DurableBatch: an answer is missing")))
+          }
+        })
+      )
+    )
+  const body = (item: In): Effect.Effect<Out, Failure, Sharding.Sharding> =>
+    Effect.suspend(() => {
+      const id = entityId(item)
+      const waiter = Deferred.unsafeMake<Out, Failure>(FiberId.none)
+      const group = open.get(id)
+      if (group !== undefined) {
+        group.items.push(item)
+        group.waiters.push(waiter)
+        return Deferred.await(waiter)
+      }
+      const opened: Group = { items: [item], waiters: [waiter] }
+      open.set(id, opened)
+      return Effect.zipRight(Effect.forkDaemon(send(id, opened)), Deferred.await(waiter))
+    })
 
   const primitive = unsafeMake({
     name: checked.name,

@@ -100,7 +100,8 @@ describe("DurableBatch on PostgreSQL, real runner processes", () => {
     ) => JSON.parse(line))
     const origin = (item: string) => Number(item.replace(/^bad/, "").split(":")[0])
     // one key, one entity: every batch ran in the one runner that owns its shard
-    expect(new Set(batches.map((batch) => batch.host)).size).toBe(1)
+    const shown = batches.map((batch) => `host ${batch.host}: ${batch.items.join(" ")}`).join("\n")
+    expect(new Set(batches.map((batch) => batch.host)).size, shown).toBe(1)
     expect(pids).toContain(batches[0]!.host)
     // every item reached the backend exactly once
     const seen = batches.flatMap((batch) => batch.items).sort()
