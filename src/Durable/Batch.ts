@@ -6,17 +6,18 @@
  * `make` defines the entity. Its `layer`, provided to the runners, hosts one
  * `Batch` queue per entity id (one per batch key, or `spread` per key) on
  * the runner that owns the id's shard; its `primitive`, used anywhere the
- * cluster's `Sharding` is available, sends each item to that entity (one RPC
- * with the item's Schema in and the result's Schema out) and returns that
- * item's own result. The queue collects the items of every process within
- * `window` and calls `run` once per batch.
+ * cluster's `Sharding` is available, sends each item to that entity and
+ * returns that item's own result. The items a process sends to one entity in
+ * the same tick travel as one message (the items' Schema in, one Exit per
+ * item out). The queue collects the items of every process within `window`
+ * and calls `run` once per batch.
  *
  * It pays when a backend call costs far more than one hop to the runner that
  * holds the batch (an embedding or model API paid per call, a rate-limited
- * endpoint): each item pays that hop (an RPC over the runners' sockets, not a
- * database round trip) and the process that holds the batch is one more
- * thing that can be slow. For a cheap backend, batch in each process with
- * `Batch.make`.
+ * endpoint): every message pays that hop (an RPC over the runners' sockets,
+ * not a database round trip), and the process that holds the batch is one
+ * more thing that can be slow. For a cheap backend, batch in each process
+ * with `Batch.make`.
  *
  * Needs the optional peers `@effect/cluster` and `@effect/rpc`.
  *
@@ -132,7 +133,9 @@ export interface DurableBatch<In, Out, E, R> {
  * when its item could not be delivered. Items are not stored (no database
  * write per item): an item whose runner is unreachable, or dies while the
  * item waits, is sent again by the cluster once the shard has a new owner,
- * so the backend sees it at least once, possibly twice.
+ * so the backend sees it at least once, possibly twice. A caller interrupted
+ * after its tick still has its item sent (with the others of its message);
+ * its answer is dropped.
  *
  * @since 0.2.0
  * @category constructors
