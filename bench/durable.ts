@@ -8,7 +8,8 @@
  *    activities run one after another; milliseconds per activity and the bytes the engine stored per activity.
  *    Against a model call of 1 s this is the share durable mode adds.
  * 3. On PostgreSQL, throughput: 1 then 2 runner processes (children of this one, killed by pid at the end;
- *    test/support/durableRunner.ts, advisory locks off, poll 20 ms), each on its own table prefix; a client in
+ *    test/support/durableRunner.ts, advisory locks off, poll 20 ms), each on its own table prefix, measured once
+ *    the 300 shards are locked by every runner; a client in
  *    this process starts N workflows of 3 activities (steps of 0 ms, so the engine is the cost) at once and
  *    the clock stops when the last one's result is stored. Workflows per second = N / that time.
  */
@@ -122,23 +123,25 @@ const throughput = async (url: string, runners: number, workflows: number) => {
       })
       children.push(child)
     }
-    // Every runner registered, then two assignment refreshes (3 s each) so the shards are split.
-    const registered = deadline(120_000, `${runners} runners to register`)
-    const healthy = () => {
+    // Every shard (300) locked, by as many runners as were started, twice in a row 1 s apart: the split settled.
+    const settled = deadline(180_000, `${runners} runners to share the shards`)
+    const owners = () => {
       try {
-        return Number(execFileSync("psql", [url, "-qAtc", `select count(*) from ${prefix}_runners where healthy`], {
+        return execFileSync("psql", [url, "-qAtc", `select count(distinct address), count(*) from ${prefix}_locks`], {
           encoding: "utf8",
           stdio: ["ignore", "pipe", "ignore"]
-        }))
+        }).trim()
       } catch {
-        return 0 // the tables are not there yet
+        return "" // the tables are not there yet
       }
     }
-    while (healthy() < runners) {
-      registered()
-      await sleep(250)
+    for (let last = "";;) {
+      settled()
+      const now = owners()
+      if (now === `${runners}|300` && now === last) break
+      last = now
+      await sleep(1_000)
     }
-    await sleep(7_000)
     await client.runPromise(threeSteps.run("warm-up"))
     const done = () =>
       Number(psql(

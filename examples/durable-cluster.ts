@@ -43,8 +43,13 @@ const job = Durable.workflow(Primitive.sequence(step(1), step(2), step(3)), {
   idempotencyKey: (name) => name
 })
 
+// A runner; `retention` removes executions completed more than a day ago (the engine keeps them forever).
 const runner = (port: number) =>
-  Layer.launch(job.layer.pipe(Layer.provide(DurablePg.layer({ prefix, runner: { host: "127.0.0.1", port } }))))
+  Layer.launch(job.layer.pipe(Layer.provide(DurablePg.layer({
+    prefix,
+    runner: { host: "127.0.0.1", port },
+    retention: { completedAfter: "1 day" }
+  }))))
 
 /** Starts a runner whose output is echoed, and tells when a line matching `pattern` appears. */
 const startRunner = (port: number) => {
