@@ -20,6 +20,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Database from "../src/Database.js"
 import * as Primitive from "../src/Primitive.js"
+import * as Tracing from "../src/Tracing.js"
 import { postgresUrl, uniquePrefix } from "./support/services.js"
 
 /** Runs `f` on a separate, single-connection admin pool. */
@@ -196,5 +197,23 @@ describe("Database.layerSqlite", () => {
         return yield* Primitive.run(Primitive.forEach(byId, { concurrency: 4 }), [2, 1, 3])
       }).pipe(Effect.provide(Database.layerSqlite({ filename: join(dir, "test.db") })))
       assert.deepStrictEqual(rows, [[{ body: "two" }], [{ body: "one" }], []])
+    }).pipe(Effect.scoped))
+
+  it.live("annotates the query's span under a recording tracer, and runs without one", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "flowtune-db-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const select = Database.query("select", (_: void, sql) => sql<{ n: number }>`SELECT 1 AS n UNION SELECT 2`)
+      const broken = Database.query("broken", (_: void, sql) => sql`SELECT * FROM no_such_table`)
+      const db = Database.layerSqlite({ filename: join(dir, "test.db") })
+      const [, spans] = yield* Tracing.record(
+        Effect.zip(Primitive.run(select, undefined), Effect.exit(Primitive.run(broken, undefined)))
+      ).pipe(Effect.provide(db))
+      const byName = Object.fromEntries(spans.map((s) => [s.name, s.attributes]))
+      assert.strictEqual(byName["select"]!["db.system"], "sqlite")
+      assert.strictEqual(byName["select"]!["db.response.returned_rows"], 2)
+      assert.strictEqual(byName["broken"]!["error.type"], "QueryFailed")
+      // Under Effect's default tracer no span is open: the same queries answer.
+      assert.deepStrictEqual(yield* Primitive.run(select, undefined).pipe(Effect.provide(db)), [{ n: 1 }, { n: 2 }])
     }).pipe(Effect.scoped))
 })

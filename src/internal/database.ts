@@ -16,6 +16,7 @@ import * as Primitive from "../Primitive.js"
 import { layerPool } from "./databasePg.js"
 import * as check from "./options.js"
 import { importPeer, type MissingPeerDependency } from "./peer.js"
+import { annotateSpan } from "./tracing.js"
 
 // -----------------------------------------------------------------------------
 // metrics
@@ -294,14 +295,14 @@ export const query = <In, A = Record<string, unknown>>(
         Effect.tapError((error) =>
           Effect.zipRight(
             Metric.increment(queryCounter(name, error._tag)),
-            Effect.annotateCurrentSpan({ "db.system": db.system, "error.type": error._tag })
+            annotateSpan(() => ({ "db.system": db.system, "error.type": error._tag }))
           )
         )
       )
       const end = yield* Clock.currentTimeMillis
       yield* Metric.increment(queryCounter(name, "success"))
       yield* Metric.update(Metric.tagged(metrics.queryMs, "primitive", name), end - start)
-      yield* Effect.annotateCurrentSpan({ "db.system": db.system, "db.response.returned_rows": rows.length })
+      yield* annotateSpan(() => ({ "db.system": db.system, "db.response.returned_rows": rows.length }))
       return rows
     })
   return Primitive.make(name, body, {

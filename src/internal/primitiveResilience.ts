@@ -7,13 +7,12 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as Options from "./options.js"
 import { checkOptions, isPrimitive, unsafeMake } from "./primitive.js"
 import { errorTag } from "./stats.js"
+import { annotateSpan } from "./tracing.js"
 
 /** @internal */
 export const retry = dual<
@@ -95,14 +94,13 @@ export const fallback = (
         ? chain[i]!.run(input)
         : Effect.catchIf(chain[i]!.run(input), shouldFallBack, (error) =>
           Effect.zipRight(
-            // Only under a span: without one, `annotateCurrentSpan` builds a NoSuchElementException (a stack
-            // trace, ~10 us a hop; bench/alternatives.ts `fallback.*.primary-fails`).
-            Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
-              Option.isNone(span) ? Effect.void : Effect.annotateCurrentSpan({
-                "flowtune.fallback.from": chain[i]!.name,
-                "flowtune.fallback.to": chain[i + 1]!.name,
-                "flowtune.fallback.error": errorTag(error)
-              })),
+            // Only under a span (`annotateSpan`: Effect's `annotateCurrentSpan` costs ~10 us a hop without
+            // one; bench/alternatives.ts `fallback.*.primary-fails`).
+            annotateSpan(() => ({
+              "flowtune.fallback.from": chain[i]!.name,
+              "flowtune.fallback.to": chain[i + 1]!.name,
+              "flowtune.fallback.error": errorTag(error)
+            })),
             attempt(i + 1)
           ))
     return attempt(0)

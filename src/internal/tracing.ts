@@ -12,6 +12,27 @@ import { errorTag as failureTag } from "./stats.js"
 /** @internal */
 export const defaultMaxSpans = 100_000
 
+/**
+ * Sets attributes on the fiber's current span, when there is one. Effect's
+ * `annotateCurrentSpan` reaches the span through `currentSpan`, which fails
+ * with a `NoSuchElementException` (a captured stack, ~10 us) when no span is
+ * open: the common case under the default tracer, where primitives open none.
+ * Given a function, the attributes are only built when a span takes them.
+ *
+ * @internal
+ */
+export const annotateSpan = (
+  attributes: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>)
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const span = fiber.currentContext.unsafeMap.get(Tracer.ParentSpan.key) as Tracer.AnySpan | undefined
+    if (span !== undefined && span._tag === "Span") {
+      const values = typeof attributes === "function" ? attributes() : attributes
+      for (const key in values) span.attribute(key, values[key])
+    }
+    return Effect.void
+  })
+
 interface RecordingSpan extends Tracer.Span {
   /** The delegate's span, or `undefined` when the delegate is Effect's built-in tracer. */
   readonly inner: Tracer.Span | undefined
