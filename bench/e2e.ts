@@ -27,9 +27,11 @@
  * floor (one bare Effect fiber parked on a Deferred) and flowtune without the
  * cache.
  */
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import { InMemoryCache } from "@langchain/core/caches"
 import { RunnableLambda, RunnableParallel, RunnableSequence } from "@langchain/core/runnables"
 import { RunCollectorCallbackHandler } from "@langchain/core/tracers/run_collector"
+import { FakeListChatModel } from "@langchain/core/utils/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,10 +40,12 @@ import { spawnSync } from "node:child_process"
 import { PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Cache from "../src/Cache.js"
+import * as modelSimulated from "../src/internal/modelSimulated.js"
+import * as Model from "../src/Model.js"
 import * as Primitive from "../src/Primitive.js"
 import * as Router from "../src/Router.js"
 import * as Tracing from "../src/Tracing.js"
-import { quantile, type Spread, spreadOf, type Suite } from "./harness.js"
+import { measureAll, pairedRatios, quantile, type Spread, spreadOf, type Suite } from "./harness.js"
 
 // -----------------------------------------------------------------------------
 // the workload
@@ -354,6 +358,50 @@ const parked = (which: string, count: number): { bytesPerRequest: number; startM
 
 // -----------------------------------------------------------------------------
 
+// -----------------------------------------------------------------------------
+// the simulated model alone
+//
+// One model call at 0 ms, 200 at a time, each through its own entry:
+// `Model.simulated` through `Primitive.run`; the same simulated provider as a
+// stock @effect/ai `LanguageModel.make` service under `Model.generate` (what
+// `Model.simulated` was before it kept its own parts decoder); LangChain's
+// `FakeListChatModel.invoke`. Paired rounds (bench/harness.ts).
+
+const modelCalls = async (quick: boolean) => {
+  const C = 200
+  const queries = Array.from({ length: C }, (_, i) => `what does document ${i} say about topic ${i % 97}?`)
+  const profile = { name: "bench-zero", latency: 0, costPerCall: 0.001 }
+  const simulated = Model.simulated(profile)
+  const generate = Model.generate({ name: "bench-zero" })
+  const stock = LanguageModel.make(modelSimulated.params(profile))
+  const viaStock = (q: string) =>
+    Primitive.run(generate, q).pipe(
+      Effect.provideServiceEffect(LanguageModel.LanguageModel, stock),
+      Effect.provideService(Model.Provider, { system: "flowtune.simulated", model: profile.name })
+    )
+  const fake = new FakeListChatModel({ responses: ["bench-zero: an answer"] })
+  const measured = await measureAll([
+    {
+      name: "model.simulated",
+      ops: C,
+      run: () => Promise.all(queries.map((q) => Effect.runPromise(Primitive.run(simulated, q))))
+    },
+    {
+      name: "model.stock-ai-service",
+      ops: C,
+      run: () => Promise.all(queries.map((q) => Effect.runPromise(viaStock(q))))
+    },
+    { name: "model.langchain-fake", ops: C, run: () => Promise.all(queries.map((q) => fake.invoke(q))) }
+  ], quick ? { rounds: 3, timePerRoundMs: 150, warmupMs: 100 } : { rounds: 7, timePerRoundMs: 300, warmupMs: 300 })
+  return {
+    measured,
+    ...pairedRatios(measured, [
+      ["model.simulated", "model.stock-ai-service"],
+      ["model.simulated", "model.langchain-fake"]
+    ])
+  }
+}
+
 const suite: Suite = {
   name: "e2e",
   description:
@@ -437,6 +485,13 @@ const suite: Suite = {
       }
     }
     notes.push(parkedTable.join("\n"))
+    const model = await modelCalls(options.quick)
+    for (const [name, cpu] of Object.entries(model.measured.cpu)) results[name] = cpu
+    Object.assign(spreads, model.spreads)
+    notes.push(
+      "The simulated model alone (0 ms, 200 calls at a time, CPU per call): " +
+        Object.entries(model.measured.cpu).map(([name, cpu]) => `${name} ${(cpu / 1000).toFixed(1)} us`).join(", ")
+    )
     notes.push(
       "Targets (issue 16): flowtune/langchain <= 0.5, flowtune/plain <= 5; parked <= 3 KB, start 100,000 < 3 s."
     )
