@@ -93,6 +93,25 @@ describe("DurableBatch (in-memory cluster)", () => {
       }
     }))
 
+  it.effect("the caller that opened a message is interrupted: the others of its message still get their answers", () =>
+    Effect.gen(function*() {
+      const { batch, batches } = recorded("leader")
+      const answers = yield* withCluster(
+        batch.layer,
+        Effect.gen(function*() {
+          const [first, ...others] = yield* Effect.forEach(
+            ["p1", "p2", "p3"],
+            (item) => Effect.fork(Primitive.run(batch.primitive, item))
+          )
+          yield* Effect.yieldNow() // all three have joined the message the first one opened
+          yield* Fiber.interrupt(first!)
+          return yield* Fiber.joinAll(others)
+        })
+      )
+      expect(answers).toEqual(["p2!", "p3!"])
+      expect(batches.flat()).toContain("p2")
+    }))
+
   it("Batch's errors survive the wire (encoded, then decoded into the same classes); a defect's cause as its message", () => {
     const roundTrip = (error: Batch.BatchError) =>
       Schema.decodeUnknownSync(BatchErrorSchema)(
