@@ -307,7 +307,9 @@ export interface WrapOptions<In, Out, I = unknown> {
   readonly capacity?: number | undefined
   /**
    * The cache key of an input. Default: a canonical encoding of the input
-   * (object keys sorted), SHA-256-hashed beyond 200 characters.
+   * (object keys sorted). L1 keys an entry by this text in full; the shared
+   * tiers (Redis, SQL) and the Redis lease see its SHA-256 beyond 200
+   * characters, for a custom key as for the default one.
    * `Cache.normalizedKey` is the guide's text normalizer.
    */
   readonly key?: ((input: In) => string) | undefined
@@ -540,7 +542,8 @@ export const makeStore: <A, I>(options: StoreOptions<A, I>) => Effect.Effect<Sto
  * `Data.Class`, `Option`, `Either`, `HashMap`, `HashSet`, `Chunk`, `List`,
  * `Duration`, `DateTime` — each tagged so it never collides with another
  * input; unordered collections without their order), hashed with SHA-256
- * beyond 200 characters. Throws {@link InvalidKey} for what it cannot
+ * beyond 200 characters (the shared tiers' form; inside a cached primitive
+ * L1 keeps the text unhashed, so a hit never hashes). Throws {@link InvalidKey} for what it cannot
  * encode faithfully; a cached call fails with it instead.
  *
  * @since 0.1.0
@@ -564,4 +567,4 @@ export const normalizeText: (text: string) => string = key.normalizeText
  * @since 0.1.0
  * @category keys
  */
-export const normalizedKey = (input: string): string => key.bound(key.normalizeText(input))
+export const normalizedKey = (input: string): string => key.normalizeText(input)

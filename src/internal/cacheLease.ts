@@ -26,7 +26,7 @@ import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import type * as Payload from "./cachePayload.js"
 import * as Stats from "./cacheStats.js"
-import { computeAndStore, type Flight, guarded, remoteGet, remoteHit, type Store } from "./cacheStore.js"
+import { computeAndStore, type Flight, guarded, remoteGet, remoteHit, remoteKey, type Store } from "./cacheStore.js"
 import * as Tier from "./cacheTier.js"
 
 type Acquired = "acquired" | "busy" | "unavailable"
@@ -48,7 +48,7 @@ export const withLease = <A, E, R>(
   const remote = s.runtime.leaseTier
   const lease = s.runtime.remotes[remote]!.lease!
   const ttlMs = Duration.toMillis(lease.ttl)
-  const leaseKey = s.config.prefix + key
+  const leaseKey = remoteKey(s, key) // the key as the shared tiers see it: bounded
   const pollMs = Duration.toMillis(lease.poll)
 
   // Background lease work gets a budget of its own: it never delays a caller.
