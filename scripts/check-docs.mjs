@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Type-checks every TypeScript block of README.md and docs/*.md against the library's sources.
 //
-// Each ```ts block becomes its own module under .flowtune/docs-check/ and the lot is compiled with the
-// repository's tsconfig (so `flowtune/<Module>` resolves to src/). Conventions in the Markdown:
+// Each ```ts block becomes its own module under .flowtune/docs-check-<pid>/ (removed when all pass) and the lot is
+// compiled with the repository's tsconfig (so `flowtune/<Module>` resolves to src/). Conventions in the Markdown:
 //   ```ts shape            a shape or a signature, not code: skipped
 //   <!-- ts-preamble: declare const texts: ReadonlyArray<string> -->
 //                          just before a block (any number of lines): code prepended to that block only
 //   <!-- ts-preamble-file: export declare const embeddingsApi: ... -->
 //                          anywhere in the file: a module of shared declarations (with the default preamble's
 //                          imports) from which each block of the file imports the exported names it uses and
-//                          does not declare itself
+//                          does not declare itself; a name it declares or exports replaces the default's
 // Names a block uses without declaring or importing them come from that preamble module, which also re-exports the
-// Effect modules (but Stream: in the docs `Stream` is flowtune's) and every flowtune module by name.
+// Effect modules and every flowtune module under the names of docs/Conventions.md: each from its own path
+// (`flowtune/Router` as `Router`), and the four that share a name with Effect's as `FlowStream`, `FlowCache`,
+// `FlowMetrics`, `FlowRuntime`. `Stream`, `Cache`, `Runtime` and `Metric` are Effect's.
 //
 //   node scripts/check-docs.mjs [files...]
 import { execFileSync } from "node:child_process"
@@ -20,23 +22,38 @@ import { basename, dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const out = join(root, ".flowtune", "docs-check")
+// One directory per run: several runs at once (a shared worktree) do not delete each other's files.
+const out = join(root, ".flowtune", `docs-check-${process.pid}`)
 const files = process.argv.length > 2
   ? process.argv.slice(2)
   : ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))]
 
-// The names the root `flowtune` module exports (`export * as X from "./X.js"` in src/index.ts).
-const flowtuneNames = [...readFileSync(join(root, "src", "index.ts"), "utf8").matchAll(/export \* as (\w+) from/g)]
-  .map((m) => m[1])
-// effect's Stream is left out: `Stream` is flowtune's in the docs.
-const effectNames = ["Chunk", "Config", "Context", "Data", "Duration", "Effect", "Exit", "Fiber", "Layer", "Option"]
-  .concat(["Redacted", "Ref", "Schedule", "Schema", "Scope"])
-const defaultPreamble = [
-  `import { ${effectNames.join(", ")} } from "effect"`,
-  `import { ${flowtuneNames.join(", ")} } from "flowtune"`,
-  `export { ${effectNames.join(", ")} } from "effect"`,
-  `export { ${flowtuneNames.join(", ")} } from "flowtune"`
-].join("\n")
+// The modules the root `flowtune` module exports (`export * as X from "./X.js"` in src/index.ts), each imported from
+// its own path under its conventional name (docs/Conventions.md: `Flow` before the names Effect also uses).
+const flowPrefixed = new Set(["Stream", "Cache", "Metrics", "Runtime"])
+const flowtuneModules = [
+  ...readFileSync(join(root, "src", "index.ts"), "utf8").matchAll(/export \* as (\w+) from "\.\/([\w/]+)\.js"/g)
+].map((m) => ({ name: flowPrefixed.has(m[1]) ? `Flow${m[1]}` : m[1], path: `flowtune/${m[2]}` }))
+const effectNames = ["Cache", "Chunk", "Config", "Context", "Data", "Duration", "Effect", "Exit", "Fiber", "Layer"]
+  .concat(["Metric", "Option", "Redacted", "Ref", "Runtime", "Schedule", "Schema", "Scope", "Stream"])
+// The default declarations, but the names the file's own preamble declares or exports.
+const defaultNames = (filePreamble) => {
+  const own = new Set([...declaredNames(filePreamble), ...exportedNames(filePreamble)])
+  return { effect: effectNames.filter((n) => !own.has(n)), flowtune: flowtuneModules.filter((m) => !own.has(m.name)) }
+}
+const preambleNames = (filePreamble) => {
+  const { effect, flowtune } = defaultNames(filePreamble)
+  return [...effect, ...flowtune.map((m) => m.name)]
+}
+const defaultPreamble = (filePreamble) => {
+  const { effect, flowtune } = defaultNames(filePreamble)
+  return [
+    effect.length === 0 ? "" : `import { ${effect.join(", ")} } from "effect"`,
+    ...flowtune.map((m) => `import * as ${m.name} from "${m.path}"`),
+    effect.length === 0 ? "" : `export { ${effect.join(", ")} }`,
+    flowtune.length === 0 ? "" : `export { ${flowtune.map((m) => m.name).join(", ")} }`
+  ].filter((l) => l !== "").join("\n")
+}
 
 const exportedNames = (code) => [
   ...[...code.matchAll(/export\s+(?:declare\s+)?(?:const|let|class|function|type|interface|enum)\s+(\w+)/g)].map((m) =>
@@ -63,7 +80,7 @@ for (const file of files) {
   const lines = readFileSync(join(root, file), "utf8").split("\n")
   let filePreamble = ""
   const preambleModule = `_preamble-${basename(file, ".md")}`
-  writeFileSync(join(out, `${preambleModule}.ts`), defaultPreamble)
+  writeFileSync(join(out, `${preambleModule}.ts`), defaultPreamble(""))
   let pending = []
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
@@ -77,7 +94,7 @@ for (const file of files) {
       }
       if (comment[1] !== undefined) {
         filePreamble += body.join("\n") + "\n"
-        writeFileSync(join(out, `${preambleModule}.ts`), `${defaultPreamble}\n${filePreamble}`)
+        writeFileSync(join(out, `${preambleModule}.ts`), `${defaultPreamble(filePreamble)}\n${filePreamble}`)
       } else pending.push(body.join("\n"))
       continue
     }
@@ -95,6 +112,7 @@ for (const file of files) {
       continue
     }
     let body = code.join("\n")
+    let inserted = 0
     // A fragment of a generator (`yield*` at the top level) is checked inside `Effect.gen`.
     if (/^\S.*\byield\*/m.test(body) && !/function\*/.test(body)) {
       const imports = code.filter((l) => /^import\s/.test(l))
@@ -106,10 +124,11 @@ for (const file of files) {
         ...rest,
         "})"
       ].join("\n")
+      inserted = 2 // the lines after the imports moved down by two
     }
     const declared = declaredNames(body)
     const used = new Set(body.match(/\b[A-Za-z_]\w*\b/g) ?? [])
-    const available = [...effectNames, ...flowtuneNames, ...exportedNames(filePreamble)]
+    const available = [...preambleNames(filePreamble), ...exportedNames(filePreamble)]
     const shared = [...new Set(available)].filter((n) => used.has(n) && !declared.has(n))
     const preamble = [
       shared.length === 0 ? "" : `import { ${shared.join(", ")} } from "./${preambleModule}.js"`,
@@ -117,10 +136,11 @@ for (const file of files) {
     ].filter((s) => s !== "").join("\n")
     pending = []
     const name = `${basename(file, ".md")}-${start}.ts`
-    const preambleLines = preamble === "" ? 0 : preamble.split("\n").length
-    // `export {}` makes each block its own module; the preamble's lines are subtracted in the report below.
+    // The body starts on the line after the preamble (after an empty first line without one).
+    const preambleLines = preamble === "" ? 1 : preamble.split("\n").length
+    // `export {}` makes each block its own module; the lines before the body are subtracted in the report below.
     writeFileSync(join(out, name), `${preamble}\n${body}\nexport {}\n`)
-    blocks.push({ name, file, start, offset: preambleLines + 1 })
+    blocks.push({ name, file, start, offset: preambleLines + inserted })
   }
 }
 
@@ -152,12 +172,13 @@ try {
 const byName = new Map(blocks.map((b) => [b.name, b]))
 const report = output.replace(/(?:[^\s(]*\/)?([A-Za-z0-9_.-]+\.ts)\((\d+),(\d+)\)/g, (all, name, line, col) => {
   const block = byName.get(name)
-  return block === undefined ? all : `${block.file}:${block.start + Number(line) - block.offset - 1}:${col}`
+  return block === undefined ? all : `${block.file}:${block.start + Number(line) - block.offset}:${col}`
 })
 const errors = (report.match(/error TS\d+/g) ?? []).length
 if (errors > 0) {
   console.log(report.trim())
-  console.log(`!! ${errors} type errors in ${blocks.length} TypeScript blocks of ${files.length} files`)
+  console.log(`!! ${errors} type errors in ${blocks.length} TypeScript blocks of ${files.length} files (in ${out})`)
   process.exit(1)
 }
+rmSync(out, { recursive: true, force: true })
 console.log(`== ${blocks.length} TypeScript blocks in ${files.length} files type-check`)
