@@ -32,7 +32,103 @@ const scenario = FastCheck.record({
   )
 })
 
+const listScenario = FastCheck.record({
+  maxBatchSize: FastCheck.integer({ min: 1, max: 8 }),
+  window: FastCheck.integer({ min: 0, max: 50 }),
+  concurrency: FastCheck.oneof(FastCheck.integer({ min: 1, max: 3 }), FastCheck.constant("unbounded" as const)),
+  latency: FastCheck.integer({ min: 0, max: 30 }),
+  failEvery: FastCheck.integer({ min: 2, max: 7 }),
+  lists: FastCheck.array(
+    FastCheck.record({
+      at: FastCheck.integer({ min: 0, max: 200 }),
+      items: FastCheck.array(FastCheck.integer({ min: 0, max: 15 }), { maxLength: 10 }),
+      bound: FastCheck.option(FastCheck.integer({ min: 1, max: 3 }), { freq: 2 }),
+      interruptAfter: FastCheck.option(FastCheck.integer({ min: 1, max: 80 }), { freq: 4 })
+    }),
+    { minLength: 1, maxLength: 8 }
+  )
+})
+
 describe("Batch (property)", () => {
+  it.effect.prop(
+    "forEach over a batched primitive: every list answered in order or failed by one of its items; nothing sent twice",
+    [listScenario],
+    ([s]) =>
+      Effect.gen(function*() {
+        const sent: Array<ReadonlyArray<number>> = []
+        const p = yield* Batch.make({
+          name: "property-lists",
+          run: (items: ReadonlyArray<number>) =>
+            Effect.gen(function*() {
+              sent.push(items)
+              yield* Effect.sleep(s.latency)
+              if (items.includes(POISON)) return yield* new BackendDown()
+              return items.map((n) => n % s.failEvery === 0 ? Batch.failItem(new BadItem({ item: n })) : n * 2)
+            }),
+          maxBatchSize: s.maxBatchSize,
+          window: s.window,
+          concurrency: s.concurrency
+        })
+        const fibers = yield* Effect.forEach(s.lists, (l) =>
+          Effect.fork(Effect.delay(
+            Primitive.run(Primitive.forEach(p, { concurrency: l.bound ?? "unbounded" }), l.items),
+            l.at
+          )))
+        yield* Effect.forEach(s.lists, (l, i) =>
+          l.interruptAfter !== null
+            ? Effect.fork(Effect.delay(Fiber.interrupt(fibers[i]!), l.at + l.interruptAfter))
+            : Effect.void)
+        yield* TestClock.adjust("10 seconds")
+
+        const exits = fibers.map((f) => f.unsafePoll())
+        exits.forEach((exit, i) => assert.isNotNull(exit, `list ${i} still waiting`))
+        for (const batch of sent) {
+          assert.isAtLeast(batch.length, 1)
+          assert.isAtMost(batch.length, s.maxBatchSize)
+        }
+        const wanted = new Map<number, number>()
+        for (const l of s.lists) for (const n of l.items) wanted.set(n, (wanted.get(n) ?? 0) + 1)
+        const sentCount = new Map<number, number>()
+        for (const batch of sent) for (const n of batch) sentCount.set(n, (sentCount.get(n) ?? 0) + 1)
+        for (const [item, count] of sentCount) {
+          assert.isAtMost(count, wanted.get(item) ?? 0, `item ${item} sent too often`)
+        }
+        s.lists.forEach((l, i) => {
+          const exit = exits[i]!
+          if (Exit.isInterrupted(exit)) {
+            assert.isTrue(l.interruptAfter !== null, `list ${i} interrupted though nobody interrupted it`)
+            return
+          }
+          if (Exit.isSuccess(exit)) {
+            assert.deepStrictEqual(
+              exit.value,
+              l.items.map((n) => n * 2)
+            )
+            for (const n of l.items) assert.notStrictEqual(n % s.failEvery, 0)
+            return
+          }
+          const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          if (error instanceof BackendDown) {
+            assert.isTrue(l.items.includes(POISON) || sent.some((b) => b.includes(POISON)))
+          } else {
+            assert.instanceOf(error, BadItem)
+            assert.isTrue(l.items.includes((error as BadItem).item), "failed by an item not in the list")
+          }
+        })
+        if (s.lists.every((l) => l.interruptAfter === null)) {
+          // nobody leaving and nothing failing: every item is sent exactly once
+          const failing = s.lists.some((l) => l.items.some((n) => n % s.failEvery === 0 || n === POISON))
+          if (!failing) {
+            assert.strictEqual(
+              sent.reduce((n, b) => n + b.length, 0),
+              wanted.size === 0 ? 0 : [...wanted.values()].reduce((a, b) => a + b, 0)
+            )
+          }
+        }
+      }).pipe(Effect.scoped),
+    { fastCheck: { numRuns: 40 }, timeout: 120_000 }
+  )
+
   it.effect.prop(
     "every caller is answered once, correctly; no item is lost or sent twice",
     [scenario],
