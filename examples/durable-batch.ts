@@ -8,21 +8,16 @@
  * The same file is the runner (`... durable-batch.ts runner <name> <port>`). Its tables use the
  * prefix `flowtune_example_batch` and are dropped at the end.
  */
-import * as RunnerAddress from "@effect/cluster/RunnerAddress"
-import * as ShardingConfig from "@effect/cluster/ShardingConfig"
-import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
-import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
-import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as DurableBatch from "flowtune/Durable/Batch"
+import * as DurablePg from "flowtune/Durable/Pg"
 import * as Primitive from "flowtune/Primitive"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
@@ -46,23 +41,16 @@ const embed = DurableBatch.make("example-embed", {
   window: "300 millis"
 })
 
-// The cluster's Sharding on PostgreSQL (flowtune/Durable/Pg builds the same cluster for workflows).
-const cluster = (port: number) => {
-  const config: Partial<ShardingConfig.ShardingConfig["Type"]> = {
-    runnerAddress: Option.some(RunnerAddress.make("127.0.0.1", port)),
-    shardLockDisableAdvisory: true, // advisory lock keys are not namespaced by prefix
+// The cluster on PostgreSQL: `DurablePg.layer` gives its Sharding beside the workflow engine.
+const cluster = (port: number) =>
+  DurablePg.layer({
+    url,
+    prefix,
+    runner: { host: "127.0.0.1", port },
+    advisoryLocks: false, // advisory lock keys are not namespaced by prefix
     shardLockRefreshInterval: "1 second",
     shardLockExpiration: "10 seconds"
-  }
-  const storage = Layer.mergeAll(
-    Layer.orDie(SqlMessageStorage.layerWith({ prefix })),
-    Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))
-  ).pipe(Layer.provide(ShardingConfig.layer(config)))
-  return NodeClusterSocket.layer({ storage: "byo", shardingConfig: config }).pipe(
-    Layer.provide(storage),
-    Layer.provide(PgClient.layer({ url: Redacted.make(url) }))
-  )
-}
+  })
 
 // A runner: hosts the batch; on "go" (stdin) sends 15 items of its own, 3 every 100 ms.
 const runner = (name: string, port: number) => {

@@ -590,3 +590,38 @@ describe("DurablePg.layer: retention (issue 17)", () => {
     DurablePg.layer({ url, runner, retention: { completedAfter: 1000 } })
   })
 })
+
+describe("DurablePg.layer: prefix, runner, locks and intervals", () => {
+  const runner = { host: "127.0.0.1", port: 34431 }
+  const url = "postgres://localhost/x"
+  const rejects = (option: string, options: Record<string, unknown>) => {
+    let thrown: unknown
+    try {
+      DurablePg.layer({ url, runner, ...options } as never)
+    } catch (error) {
+      thrown = error
+    }
+    assert.instanceOf(thrown, Primitive.InvalidPrimitive, String(thrown))
+    assert.isTrue(names(thrown as Primitive.InvalidPrimitive, option), String(thrown))
+  }
+  for (const option of ["pollInterval", "shardLockExpiration", "shardLockRefreshInterval"]) {
+    for (const value of bad.positiveDuration) {
+      it(`${option}: rejects ${show(value)}`, () => rejects(option, { [option]: value }))
+    }
+  }
+  it("rejects a lock refresh that is not shorter than the lock's expiration (two owners of a shard)", () => {
+    rejects("shardLockRefreshInterval", { shardLockExpiration: "3 seconds", shardLockRefreshInterval: "3 seconds" })
+    // The engine's refresh (10 s) against a shorter expiration: the expiration is the option at fault.
+    rejects("shardLockExpiration", { shardLockExpiration: "5 seconds" })
+  })
+  it("rejects a bad prefix, runner host or port, and advisoryLocks that is not a boolean", () => {
+    rejects("prefix", { prefix: "Bad-Prefix" })
+    rejects("runner.host", { runner: { host: "", port: 1 } })
+    for (const port of [0, -1, 65536, 1.5, Number.NaN]) rejects("runner.port", { runner: { host: "h", port } })
+    rejects("advisoryLocks", { advisoryLocks: "yes" })
+  })
+  it("accepts valid options", () => {
+    DurablePg.layer({ url, runner, shardLockExpiration: "3 seconds", shardLockRefreshInterval: "1 second" })
+    DurablePg.layer({ url, prefix: "app_1", pollInterval: 50, advisoryLocks: false })
+  })
+})

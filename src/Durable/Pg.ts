@@ -21,6 +21,7 @@
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import type * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
@@ -31,7 +32,7 @@ import type * as SqlError from "@effect/sql/SqlError"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -69,6 +70,12 @@ export interface Options {
   /** How long a dead runner's shards stay locked before another runner takes them (default 15 s). */
   readonly shardLockExpiration?: Duration.DurationInput | undefined
   /**
+   * How often a runner renews its shard locks (default 10 s, the engine's).
+   * Must be shorter than `shardLockExpiration`: a lock that expires between
+   * two renewals lets a second runner take a shard its owner still serves.
+   */
+  readonly shardLockRefreshInterval?: Duration.DurationInput | undefined
+  /**
    * Removes completed executions (needs `runner`). Every `every` (default
    * 5 minutes) the runner deletes the rows of each execution whose final
    * result was stored more than `completedAfter` ago: its run, activities,
@@ -87,6 +94,7 @@ const owner = "Durable/Pg.layer"
 /**
  * The cluster workflow engine on PostgreSQL, as a runner (with `runner`) or a
  * client. Provide the workflows' `.layer`s on top of it in runner processes.
+ * It also gives the cluster's `Sharding`, which `DurableBatch` entities use.
  *
  * @since 0.2.0
  * @category layers
@@ -94,7 +102,7 @@ const owner = "Durable/Pg.layer"
 export const layer = (
   options: Options = {}
 ): Layer.Layer<
-  WorkflowEngine.WorkflowEngine,
+  WorkflowEngine.WorkflowEngine | Sharding.Sharding,
   ConfigError.ConfigError | SqlError.SqlError | SocketServer.SocketServerError
 > => {
   const prefix = options.prefix === undefined
@@ -110,6 +118,22 @@ export const layer = (
   const advisoryLocks = Check.booleanOr(owner, "advisoryLocks", options.advisoryLocks, true)
   const pollInterval = Check.durationOr(owner, "pollInterval", options.pollInterval, "500 millis")
   const shardLockExpiration = Check.durationOr(owner, "shardLockExpiration", options.shardLockExpiration, "15 seconds")
+  const shardLockRefreshInterval = Check.durationOr(
+    owner,
+    "shardLockRefreshInterval",
+    options.shardLockRefreshInterval,
+    "10 seconds"
+  )
+  if (Duration.greaterThanOrEqualTo(shardLockRefreshInterval, shardLockExpiration)) {
+    Check.invalid(
+      owner,
+      options.shardLockRefreshInterval === undefined ? "shardLockExpiration" : "shardLockRefreshInterval",
+      `shardLockRefreshInterval (${Duration.format(shardLockRefreshInterval)}) shorter than shardLockExpiration (${
+        Duration.format(shardLockExpiration)
+      })`,
+      options.shardLockRefreshInterval === undefined ? options.shardLockExpiration : options.shardLockRefreshInterval
+    )
+  }
   const retention = options.retention
   if (retention !== undefined) {
     if (typeof retention !== "object" || retention === null) {
@@ -132,7 +156,8 @@ export const layer = (
     shardLockDisableAdvisory: !advisoryLocks,
     entityMessagePollInterval: pollInterval,
     entityReplyPollInterval: pollInterval,
-    shardLockExpiration
+    shardLockExpiration,
+    shardLockRefreshInterval
   }
   const pg = PgClient.layerConfig({ url, applicationName: Config.succeed(`flowtune-durable-${prefix}`) })
   const storage = Layer.mergeAll(
@@ -142,7 +167,8 @@ export const layer = (
   const cluster = runner === undefined
     ? NodeClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding })
     : NodeClusterSocket.layer({ storage: "byo", shardingConfig: sharding })
-  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provide(cluster), Layer.provide(storage))
+  // `Sharding` is kept in the output: `DurableBatch` entities run on the same cluster.
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(cluster), Layer.provide(storage))
   // The sweep starts once the engine is up (its tables migrated).
   const withRetention = sweep === undefined ? engine : Layer.provideMerge(
     Layer.scopedDiscard(

@@ -6,7 +6,7 @@ import { register } from "node:module"
 register(
   "data:text/javascript," + encodeURIComponent(`
   const optional = ["ioredis", "@effect/sql-pg", "@effect/sql-sqlite-node", "better-sqlite3", "pg", "@effect/opentelemetry",
-    "@opentelemetry/sdk-trace-base", "@opentelemetry/sdk-metrics", "@opentelemetry/sdk-trace-node", "@effect/platform-node", "@effect/cluster", "@effect/workflow"]
+    "@opentelemetry/sdk-trace-base", "@opentelemetry/sdk-metrics", "@opentelemetry/sdk-trace-node", "@effect/platform-node", "@effect/cluster", "@effect/workflow", "@effect/rpc"]
   export async function resolve(specifier, context, next) {
     if (optional.some((p) => specifier === p || specifier.startsWith(p + "/"))) {
       const error = new Error("Cannot find package '" + specifier + "' (hidden by the consumer test)")
@@ -20,7 +20,7 @@ register(
 const pkg = (await import("flowtune/package.json", { with: { type: "json" } })).default
 const modules = Object.keys(pkg.exports).filter((k) => k !== "./package.json" && !k.includes("*"))
 // Modules named after their backend: importing them without it may fail, with Node's error naming the package.
-const backendModules = new Set(["./Cache/Redis", "./RateLimit/Redis", "./Durable", "./Durable/Pg"])
+const backendModules = new Set(["./Cache/Redis", "./RateLimit/Redis", "./Durable", "./Durable/Pg", "./Durable/Batch"])
 let needPeer = 0
 for (const key of modules) {
   const specifier = key === "." ? "flowtune" : `flowtune/${key.slice(2)}`

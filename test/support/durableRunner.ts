@@ -13,6 +13,7 @@ const engine = DurablePg.layer({
   runner: { host: "127.0.0.1", port: Number(process.env.DURABLE_PORT) },
   pollInterval: Number(process.env.DURABLE_POLL_MS ?? 100),
   shardLockExpiration: "3 seconds",
+  shardLockRefreshInterval: "1 second",
   advisoryLocks: process.env.DURABLE_ADVISORY === "true"
 })
 
