@@ -21,6 +21,7 @@ import * as Cache from "flowtune/Cache"
 import * as CacheRedis from "flowtune/Cache/Redis"
 import * as CacheSql from "flowtune/Cache/Sql"
 import * as Database from "flowtune/Database"
+import * as DurableBatch from "flowtune/Durable/Batch"
 import * as DurablePg from "flowtune/Durable/Pg"
 import * as Metrics from "flowtune/Metrics"
 import * as Model from "flowtune/Model"
@@ -91,6 +92,13 @@ const s = FlowStream.fromIterable("s", (n: number) => [n])
 const routes = { simple: p, complex: p }
 const batchBase = {
   name: "b",
+  run: (items: ReadonlyArray<number>) => Effect.succeed(items),
+  maxBatchSize: 10,
+  window: "10 millis" as const
+}
+const durableBatchBase = {
+  item: Schema.Number,
+  result: Schema.Number,
   run: (items: ReadonlyArray<number>) => Effect.succeed(items),
   maxBatchSize: 10,
   window: "10 millis" as const
@@ -173,6 +181,30 @@ const rows: ReadonlyArray<Row> = [
 
   // Batch
   row("Batch.make", "maxBatchSize", "positiveInt", (v) => Batch.make({ ...batchBase, maxBatchSize: v })),
+  // DurableBatch (issue 17): its own options, and Batch's through it
+  row("DurableBatch.make", "name", "string", (v) => DurableBatch.make(v, durableBatchBase)),
+  row("DurableBatch.make", "item", "func", (v) => DurableBatch.make("d", { ...durableBatchBase, item: v })),
+  row("DurableBatch.make", "result", "func", (v) => DurableBatch.make("d", { ...durableBatchBase, result: v })),
+  row("DurableBatch.make", "key", "func", (v) => DurableBatch.make("d", { ...durableBatchBase, key: v })),
+  row("DurableBatch.make", "spread", "positiveInt", (v) => DurableBatch.make("d", { ...durableBatchBase, spread: v })),
+  row(
+    "DurableBatch.make",
+    "maxIdleTime",
+    "positiveDuration",
+    (v) => DurableBatch.make("d", { ...durableBatchBase, maxIdleTime: v })
+  ),
+  row(
+    "DurableBatch.make",
+    "maxBatchSize",
+    "positiveInt",
+    (v) => DurableBatch.make("d", { ...durableBatchBase, maxBatchSize: v })
+  ),
+  row(
+    "DurableBatch.make",
+    "window",
+    "nonNegativeDuration",
+    (v) => DurableBatch.make("d", { ...durableBatchBase, window: v })
+  ),
   row("Batch.make", "window", "nonNegativeDuration", (v) => Batch.make({ ...batchBase, window: v })),
   row("Batch.make", "concurrency", "concurrency", (v) => Batch.make({ ...batchBase, concurrency: v })),
   row("Batch.make", "name", "string", (v) => Batch.make({ ...batchBase, name: v })),
