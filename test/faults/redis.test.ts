@@ -5,6 +5,11 @@
  * and leases left behind without expiry. Each case asserts a bound on every
  * call's time and that every answer is right.
  *
+ * The frozen cases also assert what only a frozen server does: entries
+ * written to Redis beforehand (by a layer of their own) are not found, the
+ * tier's operations fail or time out and its circuit stays open (counted).
+ * A freeze that did nothing would find them, and fail these cases.
+ *
  * Real time on purpose: the faults are real processes and sockets. Bounds
  * carry a slack for a loaded 2-core CI machine; the defect they guard
  * against kept calls running for seconds (until Redis came back).
@@ -59,10 +64,10 @@ const fixture = (latency = computeMs) =>
     ).pipe(Cache.wrap({ schema: Schema.String, namespace: `redis-faults-${process.pid}-${namespaces++}` }))
   }))
 
-const tiers = (url: string) =>
+const tiers = (url: string, timeoutMs = tierTimeoutMs) =>
   Cache.layer(
     Cache.memory(),
-    CacheRedis.tier({ url, timeout: `${tierTimeoutMs} millis`, lease: { ttl: "2 seconds", poll: "10 millis" } })
+    CacheRedis.tier({ url, timeout: `${timeoutMs} millis`, lease: { ttl: "2 seconds", poll: "10 millis" } })
   )
 
 type Cached = Effect.Effect.Success<ReturnType<typeof fixture>>["cached"]
@@ -78,6 +83,28 @@ const burst = (cached: Cached, inputs: ReadonlyArray<string>) =>
     }), { concurrency: "unbounded" })
 
 const slowest = (results: ReadonlyArray<Result>) => Math.max(...results.map((r) => r.ms))
+
+/**
+ * Computes `inputs` through a layer of their own (its memory tier closed
+ * after), so that another layer can find them only in Redis; checks with a
+ * client of the test's own that every entry is there. Returns how many.
+ */
+const inRedis = (cached: Cached, inputs: ReadonlyArray<string>, url: string) =>
+  Effect.gen(function*() {
+    // A tier time no load reaches (the suite's 250 ms was seen to open the circuit here, under load).
+    assert.isTrue((yield* Effect.provide(burst(cached, inputs), tiers(url, 10_000))).every((r) => r.right))
+    const keys = [...new Set(inputs)].map((q) => `flowtune:cache:${cached[Cache.TypeId].namespace}:1:${q}`)
+    const found = yield* Effect.acquireUseRelease(
+      Effect.sync(() => new Redis(url, { maxRetriesPerRequest: 1 })),
+      (raw) => Effect.promise(() => raw.exists(...keys)),
+      (raw) => Effect.sync(() => raw.disconnect())
+    )
+    assert.strictEqual(found, keys.length, "entries written to Redis before the freeze")
+    return found
+  })
+
+/** Redis hits of a cached primitive (none recorded reads as 0). */
+const redisHits = (cached: Cached) => Effect.map(Cache.stats(cached), (stats) => stats.hits["redis"] ?? 0)
 
 /** The slowest of `inputs` on a memory-only layer, now: what the machine's load alone costs a burst. */
 const baseline = (inputs: ReadonlyArray<string>) =>
@@ -101,18 +128,27 @@ describe("Redis frozen, partitioned, killed: every call bounded, every answer ri
   it.live("frozen (SIGSTOP) at start", () =>
     Effect.gen(function*() {
       const redis = yield* ownRedis()
+      const { cached, computed } = yield* fixture()
+      // The 50 answers are in Redis: a live Redis would answer every call of the burst below.
+      yield* inRedis(cached, hundred("a"), redis.url)
       redis.freeze()
-      const { cached } = yield* fixture()
       const t0 = yield* Clock.currentTimeMillis
       const runtime = ManagedRuntime.make(tiers(redis.url))
       yield* Effect.addFinalizer(() => Effect.promise(() => runtime.dispose()))
       yield* Effect.promise(() => runtime.runPromise(Effect.void))
-      // The first connection is awaited at most 1 s (a frozen server never answers its ready check).
-      assert.isBelow((yield* Clock.currentTimeMillis) - t0, 1_000 + slackMs)
+      // The first connection is awaited 1 s and no more: a frozen server never answers its ready check.
+      const startMs = (yield* Clock.currentTimeMillis) - t0
+      assert.isAtLeast(startMs, 950, "the layer waited for a ready check")
+      assert.isBelow(startMs, 1_000 + slackMs)
       const base = yield* baseline(hundred("a"))
       check("frozen at start", yield* Effect.promise(() => runtime.runPromise(burst(cached, hundred("a")))), base)
       const stats = yield* Effect.promise(() => runtime.runPromise(Cache.stats(cached)))
-      assert.isAtLeast(stats.tierErrors["redis"]! + stats.tierSkipped["redis"]!, 1)
+      // Redis answered nothing: every key computed again; the tier's first operations failed (not connected,
+      // no offline queue) and opened its circuit, which no probe closed, so the rest were skipped.
+      assert.strictEqual(stats.hits["redis"] ?? 0, 0)
+      assert.strictEqual(yield* Ref.get(computed), 50 + 50)
+      assert.isAtLeast(stats.tierErrors["redis"]!, 1)
+      assert.isAtLeast(stats.tierSkipped["redis"]!, 50)
     }).pipe(Effect.scoped), { timeout: 20_000 })
 
   it.live(
@@ -124,15 +160,21 @@ describe("Redis frozen, partitioned, killed: every call bounded, every answer ri
         yield* Effect.gen(function*() {
           const warm = yield* burst(cached, ["w-1", "w-2", "w-3"])
           assert.isTrue(warm.every((r) => r.right))
+          // The "b" answers are in Redis only (not in this layer's memory): a live Redis would answer them.
+          yield* inRedis(cached, hundred("b"), redis.url)
           const base = yield* baseline(hundred("b"))
           redis.freeze()
           check("frozen mid-run", yield* burst(cached, [...hundred("b"), "w-1", "w-2"]), base)
           // The circuit is open now: the next calls do not wait for Redis at all.
           check("frozen, circuit open", yield* burst(cached, hundred("c")), base)
           const stats = yield* Cache.stats(cached)
+          // Frozen, Redis answered nothing: "b" computed again (w-1 and w-2 from memory), reads timed out
+          // (counted) and opened the circuit; no probe closed it, so the "c" calls skipped the tier.
+          assert.strictEqual(stats.hits["redis"] ?? 0, 0)
+          assert.strictEqual(stats.hits["memory"], 2)
+          assert.strictEqual(yield* Ref.get(computed), 3 + 50 + 50 + 50)
           assert.isAtLeast(stats.tierErrors["redis"]!, 1)
           assert.isAtLeast(stats.tierSkipped["redis"]!, 50)
-          assert.strictEqual(yield* Ref.get(computed), 3 + 50 + 50)
           redis.thaw()
           assert.isAtLeast(yield* backInUse(cached, "d", redis.url), 0)
         }).pipe(Effect.provide(tiers(redis.url)))
@@ -145,15 +187,21 @@ describe("Redis frozen, partitioned, killed: every call bounded, every answer ri
     () =>
       Effect.gen(function*() {
         const redis = yield* ownRedis()
-        const { cached } = yield* fixture(300)
+        const { cached, computed } = yield* fixture(300)
+        yield* inRedis(cached, ["known"], redis.url)
         yield* Effect.gen(function*() {
           const first = yield* Effect.fork(burst(cached, ["slow"]))
           yield* Effect.sleep("100 millis")
           redis.freeze()
-          const joined = yield* burst(cached, ["slow", "slow"])
+          const joined = yield* burst(cached, ["slow", "slow", "known"])
           const holder = yield* Fiber.join(first)
           // Compute (300 ms) + the write's share of the tier time; the lease release does not wait for Redis.
           check("frozen while computing", [...holder, ...joined], 300)
+          // "slow" computed once (the callers joined the holder); "known", in Redis, computed again: frozen,
+          // Redis answered none of its reads.
+          assert.strictEqual(yield* redisHits(cached), 0)
+          assert.strictEqual(yield* Ref.get(computed), 1 + 1 + 1)
+          assert.isAtLeast((yield* Cache.stats(cached)).tierErrors["redis"]!, 1)
         }).pipe(Effect.provide(tiers(redis.url)))
       }).pipe(Effect.scoped),
     { timeout: 20_000 }
