@@ -450,6 +450,33 @@ describe("Primitive", () => {
         })
         assert.deepStrictEqual(yield* Effect.flip(Primitive.run(selective, "q")), { _tag: "Down", name: "only" })
       }))
+
+    it.effect("fallback annotates its span with the hop under a recording tracer; without one nothing fails", () =>
+      Effect.gen(function*() {
+        const primary = Primitive.make("primary", (_: string) => Effect.fail({ _tag: "Down" as const }))
+        const backup = Primitive.make("backup", (s: string) => Effect.succeed(`backup:${s}`))
+        const chain = Primitive.fallback(primary, [backup], { name: "chain" })
+        const hop = {
+          "flowtune.fallback.from": "primary",
+          "flowtune.fallback.to": "backup",
+          "flowtune.fallback.error": "Down"
+        }
+        const recorded = yield* Effect.gen(function*() {
+          assert.strictEqual(yield* Primitive.run(chain, "q"), "backup:q")
+          // The primary answering: no hop, no attribute.
+          yield* Primitive.run(Primitive.fallback(backup, [primary], { name: "no-hop" }), "q")
+          return yield* Tracing.spans
+        }).pipe(Effect.provide(Tracing.layerMemory()))
+        const span = (name: string) => recorded.find((s) => s.name === name)?.attributes ?? assert.fail(name)
+        assert.deepInclude(span("chain"), hop)
+        assert.notProperty(span("no-hop"), "flowtune.fallback.from")
+        // The hop's attributes are on the fallback's span only, not on the steps'.
+        assert.notProperty(span("backup"), "flowtune.fallback.from")
+
+        // Effect's built-in tracer (no span is opened) and tracing off: the hop still happens, nothing fails.
+        assert.strictEqual(yield* Primitive.run(chain, "q"), "backup:q")
+        assert.strictEqual(yield* Effect.withTracerEnabled(Primitive.run(chain, "q"), false), "backup:q")
+      }))
   })
 
   describe("tracing", () => {
