@@ -27,7 +27,6 @@
  * floor (one bare Effect fiber parked on a Deferred) and flowtune without the
  * cache.
  */
-import * as LanguageModel from "@effect/ai/LanguageModel"
 import { InMemoryCache } from "@langchain/core/caches"
 import { RunnableLambda, RunnableParallel, RunnableSequence } from "@langchain/core/runnables"
 import { RunCollectorCallbackHandler } from "@langchain/core/tracers/run_collector"
@@ -40,7 +39,6 @@ import { spawnSync } from "node:child_process"
 import { PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import * as Cache from "../src/Cache.js"
-import * as modelSimulated from "../src/internal/modelSimulated.js"
 import * as Model from "../src/Model.js"
 import * as Primitive from "../src/Primitive.js"
 import * as Router from "../src/Router.js"
@@ -362,10 +360,11 @@ const parked = (which: string, count: number): { bytesPerRequest: number; startM
 // the simulated model alone
 //
 // One model call at 0 ms, 200 at a time, each through its own entry:
-// `Model.simulated` through `Primitive.run`; the same simulated provider as a
-// stock @effect/ai `LanguageModel.make` service under `Model.generate` (what
-// `Model.simulated` was before it kept its own parts decoder); LangChain's
-// `FakeListChatModel.invoke`. Paired rounds (bench/harness.ts).
+// `Model.simulated` through `Primitive.run`; `Model.generate` over
+// `Model.layerSimulated`, the same simulated provider as a stock @effect/ai
+// `LanguageModel.make` service (what `Model.simulated` ran before it kept its
+// own parts decoder); LangChain's `FakeListChatModel.invoke`. Paired rounds
+// (bench/harness.ts).
 
 const modelCalls = async (quick: boolean) => {
   const C = 200
@@ -373,12 +372,9 @@ const modelCalls = async (quick: boolean) => {
   const profile = { name: "bench-zero", latency: 0, costPerCall: 0.001 }
   const simulated = Model.simulated(profile)
   const generate = Model.generate({ name: "bench-zero" })
-  const stock = LanguageModel.make(modelSimulated.params(profile))
-  const viaStock = (q: string) =>
-    Primitive.run(generate, q).pipe(
-      Effect.provideServiceEffect(LanguageModel.LanguageModel, stock),
-      Effect.provideService(Model.Provider, { system: "flowtune.simulated", model: profile.name })
-    )
+  // the stock service, built once: `Model.layerSimulated` is @effect/ai's `LanguageModel.make`
+  const stock = await Effect.runPromise(Effect.scoped(Layer.build(Model.layerSimulated(profile))))
+  const viaStock = (q: string) => Effect.provide(Primitive.run(generate, q), stock)
   const fake = new FakeListChatModel({ responses: ["bench-zero: an answer"] })
   const measured = await measureAll([
     {
