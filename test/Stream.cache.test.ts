@@ -256,6 +256,61 @@ describe("Stream cache", () => {
       assert.deepStrictEqual(probe, { started: 1, stopped: 1, completed: 0 })
     }))
 
+  it.scoped("a request after a run ended starts a new run, even while a slow reader still reads the old one", () =>
+    Effect.gen(function*() {
+      let released = 0
+      const { llm, probe } = countedModel(
+        "slow.reader",
+        () =>
+          guideStream().pipe(EffectStream.ensuring(Effect.sync(() => {
+            released++
+          })))
+      )
+      const shared = yield* FlowStream.share(llm, { key: (q: string) => q, name: "slow.share" })
+
+      const fast = yield* Effect.fork(FlowStream.collectText(shared).run("q"))
+      // One token a second: still reading long after the upstream ended (at 2.5 s).
+      const slowReader = yield* Effect.fork(
+        EffectStream.runForEach(shared.stream("q"), () => Effect.sleep("1 second"))
+      )
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual(yield* Fiber.join(fast), answer)
+      assert.deepStrictEqual(probe, { started: 1, stopped: 0, completed: 1 })
+      // The upstream's own finalizers ran when it ended, not when its last reader leaves.
+      assert.strictEqual(released, 1)
+
+      const next = yield* after(FlowStream.collectText(shared).run("q"), "3 seconds")
+      assert.strictEqual(next, answer)
+      assert.strictEqual(probe.started, 2)
+      assert.deepStrictEqual(
+        [yield* cacheCount("slow.share", "miss"), yield* cacheCount("slow.share", "shared")],
+        [2, 1]
+      )
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(slowReader)
+      assert.strictEqual(released, 2)
+    }))
+
+  it.scoped("an upstream error reaches a consumer that joined late", () =>
+    Effect.gen(function*() {
+      const { llm } = countedModel(
+        "late.error",
+        () => EffectStream.concat(guideStream(["a", "b", "c"]), EffectStream.fail(new Overloaded()))
+      )
+      const shared = yield* FlowStream.share(llm, { key: (q: string) => q })
+      const early = yield* Effect.fork(Effect.either(FlowStream.collectText(shared).run("q")))
+      yield* TestClock.adjust("400 millis")
+      const late = yield* Effect.fork(
+        EffectStream.runCollect(EffectStream.either(shared.stream("q")))
+      )
+      yield* TestClock.adjust("1 second")
+      const first = yield* Fiber.join(early)
+      assert.isTrue(first._tag === "Left" && first.left._tag === "Overloaded")
+      const items = Chunk.toArray(yield* Fiber.join(late))
+      assert.deepStrictEqual(items.slice(0, 3).map((e) => e._tag === "Right" && e.right), ["a", "b", "c"])
+      assert.strictEqual(items[3]!._tag === "Left" && items[3]!.left._tag, "Overloaded")
+    }))
+
   it.scoped("works on a Cache.makeStore over the configured tiers", () =>
     Effect.gen(function*() {
       const store = yield* Cache.makeStore({

@@ -1,13 +1,11 @@
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import { dual } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as RcMap from "effect/RcMap"
 import type * as Scope from "effect/Scope"
 import * as EffectStream from "effect/Stream"
 import type * as FlowStream from "../Stream.js"
@@ -28,19 +26,13 @@ export const memoryStore = <A>(): Effect.Effect<FlowStream.RecordingStore<A, nev
   })
 
 /**
- * One upstream run (or one replay of a stored answer) and everything it has
- * delivered so far, read by any number of consumers, each at its own pace.
+ * One upstream run (or one replay of a stored answer) for a key, with the
+ * services of the request that started it. It is the `RcMap` key, by identity:
+ * a request joins the current run of its key; once that run has ended, the
+ * next request starts another (its last readers keep theirs to the end).
  */
-interface Flight<A, E> {
-  readonly chunks: Array<Chunk.Chunk<A>>
-  readonly offsets: Array<number>
-  end: Exit.Exit<void, E> | undefined
-  /** Completed, then replaced, whenever a chunk or the end arrives. */
-  wake: Deferred.Deferred<void>
-  subscribers: number
-  fiber: Fiber.RuntimeFiber<void, never> | undefined
-  /** Filled from the store: consumers apply the replay pacing. */
-  replay: boolean
+class Run<In, R> {
+  constructor(readonly key: string, readonly input: In, readonly context: Context.Context<R>) {}
 }
 
 type Pacer = (start: number, now: number, index: number, offsetMs: number) => number
@@ -53,12 +45,30 @@ const pacer = (name: string, pace: FlowStream.Pace | undefined): Pacer | undefin
   return (_start, _now, index) => index === 0 ? 0 : millis
 }
 
-const wake = <A, E>(flight: Flight<A, E>) => {
-  const current = flight.wake
-  flight.wake = Deferred.unsafeMake(FiberId.none)
-  Deferred.unsafeDone(current, Exit.void)
+/** A stored answer read by one consumer, in its original chunks, at the given pace. */
+const replay = <A>(recording: FlowStream.Recording<A>, pace: Pacer | undefined): EffectStream.Stream<A> => {
+  const chunks = recording.chunks.map((chunk) => Chunk.unsafeFromArray(chunk))
+  return EffectStream.unwrap(Effect.clockWith((clock) => {
+    const start = clock.unsafeCurrentTimeMillis()
+    return Effect.succeed(EffectStream.unfoldChunkEffect(0, (i) => {
+      if (i >= chunks.length) return Effect.succeedNone
+      const emit = Effect.succeed(Option.some([chunks[i]!, i + 1] as const))
+      if (pace === undefined) return emit
+      const delay = pace(start, clock.unsafeCurrentTimeMillis(), i, recording.offsetsMs[i] ?? 0)
+      return delay > 0 ? Effect.zipRight(Effect.sleep(Duration.millis(delay)), emit) : emit
+    }))
+  }))
 }
 
+/**
+ * The sharing engine, on Effect's own pieces: an `RcMap` holds each run for
+ * as long as one consumer reads it (the last one leaving closes its scope,
+ * which stops the upstream and waits for its finalizers), and a run in flight
+ * is a `Stream.broadcastDynamic` replaying every chunk (`replay: Infinity`):
+ * a late joiner gets the chunks delivered so far, then the live ones, and an
+ * upstream error reaches every consumer. The counters, the recording store
+ * and the replay pacing of `cached` sit on top.
+ */
 const engine = <In, A, E, R, SE, SR>(
   self: FlowStream.StreamPrimitive<In, A, E, R>,
   name: string,
@@ -66,146 +76,109 @@ const engine = <In, A, E, R, SE, SR>(
     readonly key: (input: In) => string
     readonly store?: FlowStream.RecordingStore<A, SE, SR> | undefined
   },
-  pace: Pacer | undefined,
-  scope: Scope.Scope
+  pace: Pacer | undefined
 ) => {
-  const flights = new Map<string, Flight<A, E>>()
   const store = options.store
   const counters = internal.cacheCounters(name)
   const count = (result: "hit" | "miss" | "shared") => Metric.increment(counters[result])
-
-  const remove = (key: string, flight: Flight<A, E>) => {
-    if (flights.get(key) === flight) flights.delete(key)
-  }
-
-  const settle = (flight: Flight<A, E>, exit: Exit.Exit<void, E>) => {
-    if (flight.end === undefined) {
-      flight.end = exit
-      wake(flight)
-    }
-  }
-
-  const upstream = (key: string, input: In, flight: Flight<A, E>) =>
-    Effect.clockWith((clock) => {
-      const start = clock.unsafeCurrentTimeMillis()
-      return EffectStream.runForEachChunk(self.stream(input), (chunk) =>
-        Effect.sync(() => {
-          flight.chunks.push(chunk)
-          flight.offsets.push(clock.unsafeCurrentTimeMillis() - start)
-          wake(flight)
-        })).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => {
-            settle(flight, exit)
-            if (Exit.isFailure(exit) || store === undefined) return Effect.void
-            const recording: FlowStream.Recording<A> = {
-              chunks: flight.chunks.map(Chunk.toReadonlyArray),
-              offsetsMs: flight.offsets
-            }
-            return store.set(key, recording).pipe(
-              Effect.catchAllCause((cause) =>
-                Effect.logWarning(`${name}: could not store the stream for ${key}`, cause)
-              )
-            )
-          })
-        )
+  /** The run each key's next request joins. */
+  const current = new Map<string, Run<In, R | SR>>()
+  const retire = (run: Run<In, R | SR>) =>
+    Effect.sync(() => {
+      if (current.get(run.key) === run) current.delete(run.key)
     })
 
-  const produce = (key: string, input: In, flight: Flight<A, E>): Effect.Effect<void, never, R | SR> =>
+  /**
+   * The upstream, then, once it completed, its recording stored and the run
+   * retired, before its end reaches the consumers. Its own finalizers run as
+   * soon as it ends (inside `concat`; the broadcast keeps the finalizers of
+   * the stream it is given until its last consumer leaves).
+   */
+  const upstream = (run: Run<In, R | SR>, completed: Effect.Effect<void>): EffectStream.Stream<A, E, R | SR> =>
+    EffectStream.unwrap(Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const start = clock.unsafeCurrentTimeMillis()
+        const chunks: Array<Chunk.Chunk<A>> = []
+        const offsetsMs: Array<number> = []
+        const source = store === undefined ? self.stream(run.input) : EffectStream.mapChunks(
+          self.stream(run.input),
+          (chunk) => {
+            chunks.push(chunk)
+            offsetsMs.push(clock.unsafeCurrentTimeMillis() - start)
+            return chunk
+          }
+        )
+        const save = store === undefined ?
+          Effect.void :
+          Effect.suspend(() =>
+            store.set(run.key, { chunks: chunks.map(Chunk.toReadonlyArray), offsetsMs }).pipe(
+              Effect.catchAllCause((cause) =>
+                Effect.logWarning(`${name}: could not store the stream for ${run.key}`, cause)
+              )
+            )
+          )
+        return EffectStream.concat(
+          EffectStream.onError(source, () => retire(run)),
+          EffectStream.execute(Effect.zipRight(save, Effect.zipRight(retire(run), completed)))
+        )
+      })
+    ))
+
+  const start = (run: Run<In, R | SR>): Effect.Effect<EffectStream.Stream<A, E>, never, Scope.Scope | R | SR> =>
     Effect.gen(function*() {
+      // However the run ends, or its last consumer leaves, later requests start anew.
+      yield* Effect.addFinalizer(() => retire(run))
       if (store !== undefined) {
-        const hit = yield* store.get(key).pipe(
+        const hit = yield* store.get(run.key).pipe(
           Effect.catchAllCause((cause) =>
-            Effect.as(Effect.logWarning(`${name}: could not read the stream for ${key}`, cause), Option.none())
+            Effect.as(Effect.logWarning(`${name}: could not read the stream for ${run.key}`, cause), Option.none())
           )
         )
         if (Option.isSome(hit)) {
           yield* count("hit")
-          flight.replay = true
-          const { chunks, offsetsMs } = hit.value
-          for (let i = 0; i < chunks.length; i++) {
-            flight.chunks.push(Chunk.unsafeFromArray(chunks[i]!))
-            flight.offsets.push(offsetsMs[i] ?? 0)
-          }
-          settle(flight, Exit.void)
-          return
+          yield* retire(run)
+          return replay(hit.value, pace)
         }
       }
       yield* count("miss")
-      yield* upstream(key, input, flight)
-    }).pipe(
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          // Interrupted (its consumers all left, or the scope closed): anyone
-          // still reading sees the interruption; nothing was stored.
-          if (Exit.isFailure(exit)) settle(flight, exit as Exit.Exit<void, never>)
-          remove(key, flight)
-        })
+      let completed = false
+      const live = yield* EffectStream.broadcastDynamic(
+        upstream(
+          run,
+          Effect.sync(() => {
+            completed = true
+          })
+        ),
+        { capacity: "unbounded", replay: Number.POSITIVE_INFINITY }
       )
-    )
-
-  const subscribe = (key: string, input: In) =>
-    Effect.suspend(() => {
-      const existing = flights.get(key)
-      if (existing !== undefined) {
-        existing.subscribers++
-        return Effect.as(count("shared"), existing)
-      }
-      const flight: Flight<A, E> = {
-        chunks: [],
-        offsets: [],
-        end: undefined,
-        wake: Deferred.unsafeMake(FiberId.none),
-        subscribers: 1,
-        fiber: undefined,
-        replay: false
-      }
-      flights.set(key, flight)
-      // Acquisition is uninterruptible and a fork inherits that: the upstream
-      // must stay interruptible so its last consumer can stop it.
-      return Effect.map(Effect.forkIn(Effect.interruptible(produce(key, input, flight)), scope), (fiber) => {
-        flight.fiber = fiber
-        return flight
-      })
+      // A reader of a PubSub that shuts down sees a clean end: a run cut short
+      // (its scope closed) must read as interrupted, not as a complete answer.
+      return EffectStream.concat(
+        live,
+        EffectStream.suspend(() => completed ? EffectStream.empty : EffectStream.fromEffect(Effect.interrupt))
+      )
     })
 
-  const unsubscribe = (key: string, flight: Flight<A, E>) =>
-    Effect.suspend(() => {
-      flight.subscribers--
-      if (flight.subscribers > 0 || flight.end !== undefined || flight.fiber === undefined) return Effect.void
-      // The last consumer left before the end: stop the upstream (and wait for
-      // its finalizers, so an HTTP request is aborted before we return).
-      remove(key, flight)
-      return Fiber.interrupt(flight.fiber)
-    })
-
-  const read = (flight: Flight<A, E>): EffectStream.Stream<A, E> =>
-    EffectStream.unwrap(Effect.clockWith((clock) => {
-      const start = clock.unsafeCurrentTimeMillis()
-      const pull = (i: number): Effect.Effect<Option.Option<readonly [Chunk.Chunk<A>, number]>, E> =>
-        Effect.suspend(() => {
-          if (i < flight.chunks.length) {
-            const emit = Effect.succeed(Option.some([flight.chunks[i]!, i + 1] as const))
-            if (pace === undefined || !flight.replay) return emit
-            const delay = pace(start, clock.unsafeCurrentTimeMillis(), i, flight.offsets[i]!)
-            return delay > 0 ? Effect.zipRight(Effect.sleep(Duration.millis(delay)), emit) : emit
-          }
-          if (flight.end !== undefined) {
-            return Exit.isSuccess(flight.end) ? Effect.succeed(Option.none()) : Effect.failCause(flight.end.cause)
-          }
-          return Effect.zipRight(Deferred.await(flight.wake), pull(i))
-        })
-      return Effect.succeed(EffectStream.unfoldChunkEffect(0, pull))
-    }))
-
-  return (input: In): EffectStream.Stream<A, E, R | SR> =>
-    EffectStream.unwrapScoped(Effect.suspend(() => {
-      const key = options.key(input)
-      return Effect.map(
-        Effect.acquireRelease(subscribe(key, input), (flight) => unsubscribe(key, flight)),
-        read
-      )
-    }))
+  return Effect.map(
+    RcMap.make({
+      // The run uses the services of the request that started it.
+      // Interruptible: its last consumer leaving stops it.
+      lookup: (run: Run<In, R | SR>) =>
+        Effect.mapInputContext(
+          Effect.interruptible(start(run)),
+          (scope: Context.Context<Scope.Scope>) => Context.merge(run.context, scope)
+        )
+    }),
+    (runs) => (input: In): EffectStream.Stream<A, E, R | SR> =>
+      EffectStream.unwrapScoped(Effect.contextWithEffect((context: Context.Context<R | SR>) => {
+        const key = options.key(input)
+        const joined = current.get(key)
+        if (joined !== undefined) return Effect.zipLeft(RcMap.get(runs, joined), count("shared"))
+        const run = new Run(key, input, context)
+        current.set(key, run)
+        return RcMap.get(runs, run)
+      }))
+  )
 }
 
 const checkShare = <In>(
@@ -233,16 +206,19 @@ export const share = dual<
     self: FlowStream.StreamPrimitive<In, A, E, R>,
     options: FlowStream.ShareOptions<In>
   ) => Effect.Effect<FlowStream.StreamPrimitive<In, A, E, R>, never, Scope.Scope>
->(2, (self, options) => {
+>(2, <In, A, E, R>(self: FlowStream.StreamPrimitive<In, A, E, R>, options: FlowStream.ShareOptions<In>) => {
   const name = checkShare("Stream.share", self, options, "share")
-  return Effect.map(Effect.scope, (scope) =>
-    internal.unsafeMake({
-      name,
-      kind: "stream.share",
-      children: [self],
-      annotations: self.annotations,
-      body: engine(self, name, { key: options.key }, undefined, scope)
-    }))
+  return Effect.map(
+    engine<In, A, E, R, never, never>(self, name, { key: options.key }, undefined),
+    (body) =>
+      internal.unsafeMake({
+        name,
+        kind: "stream.share",
+        children: [self],
+        annotations: self.annotations,
+        body
+      })
+  )
 })
 
 /** @internal */
@@ -266,12 +242,12 @@ export const cached = dual<
   }
   // Checked here, where the workflow is defined, not on the first hit.
   const pace = pacer(name, options.pace)
-  return Effect.map(Effect.scope, (scope) =>
+  return Effect.map(engine(self, name, options, pace), (body) =>
     internal.unsafeMake({
       name,
       kind: "stream.cached",
       children: [self],
       annotations: self.annotations,
-      body: engine(self, name, options, pace, scope)
+      body
     }))
 })
