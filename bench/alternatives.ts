@@ -8,7 +8,9 @@
  * Stream sharing: one 1,000-token upstream (one token per chunk, as a model
  * streams) read to the end by N consumers (1, 10, 100) started together.
  * Figures are CPU per token delivered (N x 1,000 per operation).
- * - `share.flowtune.N`: `Stream.share` (our engine, `internal/streamCache.ts`:
+ * - `share.flowtune.N`: `Stream.share` (`internal/streamCache.ts`: since
+ *   issue 15 an `RcMap` of runs, each a `Stream.broadcastDynamic` with
+ *   `replay: Infinity`, with our counters on top; before, our own engine:
  *   the chunks of the run in flight plus one Deferred per wake-up), each
  *   consumer on the primitive's `.stream` (with its per-consumer metrics).
  * - `share.flowtune-engine.N`: the same engine read through the primitive's
