@@ -13,7 +13,9 @@
 // Names a block uses without declaring or importing them come from that preamble module, which also re-exports the
 // Effect modules and every flowtune module under the names of docs/Conventions.md: each from its own path
 // (`flowtune/Router` as `Router`), and the four that share a name with Effect's as `FlowStream`, `FlowCache`,
-// `FlowMetrics`, `FlowRuntime`. `Stream`, `Cache`, `Runtime` and `Metric` are Effect's.
+// `FlowMetrics`, `FlowRuntime`. `Stream`, `Cache`, `Runtime` and `Metric` are Effect's. A block or preamble that
+// imports a flowtune module under another name (`import * as Cache from "flowtune/Cache"`,
+// `import { Stream } from "flowtune"`) fails the check too.
 //
 //   node scripts/check-docs.mjs [files...]
 import { execFileSync } from "node:child_process"
@@ -55,6 +57,27 @@ const defaultPreamble = (filePreamble) => {
   ].filter((l) => l !== "").join("\n")
 }
 
+// docs/Conventions.md: a module's namespace is its path without the slash (`flowtune/Cache/Redis` as `CacheRedis`),
+// with `Flow` before the four names Effect also has.
+const conventionalName = (path) => (flowPrefixed.has(path) ? "Flow" : "") + path.replaceAll("/", "")
+/** The imports of `code` that break the naming rule, with their line in `code` (0 for the first). */
+const namingProblems = (code) => {
+  const lineOf = (index) => code.slice(0, index).split("\n").length - 1
+  const perModule = [...code.matchAll(/(?:import|export)\s+(?:type\s+)?\*\s+as\s+(\w+)\s+from\s+"flowtune\/([\w/]+)"/g)]
+    .filter((m) => m[1] !== conventionalName(m[2]))
+    .map((m) => ({ line: lineOf(m.index), text: `"flowtune/${m[2]}" as ${m[1]}: name it ${conventionalName(m[2])}` }))
+  const root = [...code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+"flowtune"/g)].flatMap((m) =>
+    m[1].split(",").map((n) => n.trim().replace(/^type\s+/, "").split(/\s+as\s+/))
+      .filter(([name, alias]) => name !== "" && (alias ?? name) !== conventionalName(name))
+      .map(([name, alias]) => ({
+        line: lineOf(m.index),
+        text: `${name} from "flowtune" as ${alias ?? name}: name it ${conventionalName(name)}`
+      }))
+  )
+  return [...perModule, ...root]
+}
+const misnamed = []
+
 const exportedNames = (code) => [
   ...[...code.matchAll(/export\s+(?:declare\s+)?(?:const|let|class|function|type|interface|enum)\s+(\w+)/g)].map((m) =>
     m[1]
@@ -86,12 +109,14 @@ for (const file of files) {
     const line = lines[i]
     const comment = /^<!--\s*ts-preamble(-file)?:\s*([\s\S]*?)\s*(-->)?$/.exec(line)
     if (comment !== null) {
+      const first = i + 1
       const body = [comment[2]]
       while (comment[3] === undefined && i + 1 < lines.length && !lines[i].includes("-->")) {
         i++
         body.push(lines[i].replace(/-->\s*$/, ""))
         if (lines[i].includes("-->")) break
       }
+      for (const p of namingProblems(body.join("\n"))) misnamed.push(`${file}:${first + p.line}: ${p.text}`)
       if (comment[1] !== undefined) {
         filePreamble += body.join("\n") + "\n"
         writeFileSync(join(out, `${preambleModule}.ts`), `${defaultPreamble(filePreamble)}\n${filePreamble}`)
@@ -112,6 +137,7 @@ for (const file of files) {
       continue
     }
     let body = code.join("\n")
+    for (const p of namingProblems(body)) misnamed.push(`${file}:${start + 1 + p.line}: ${p.text}`)
     let inserted = 0
     // A fragment of a generator (`yield*` at the top level) is checked inside `Effect.gen`.
     if (/^\S.*\byield\*/m.test(body) && !/function\*/.test(body)) {
@@ -126,7 +152,8 @@ for (const file of files) {
       ].join("\n")
       inserted = 2 // the lines after the imports moved down by two
     }
-    const declared = declaredNames(body)
+    // Names the block's own preamble declares are not imported again.
+    const declared = declaredNames([body, ...pending].join("\n"))
     const used = new Set(body.match(/\b[A-Za-z_]\w*\b/g) ?? [])
     const available = [...preambleNames(filePreamble), ...exportedNames(filePreamble)]
     const shared = [...new Set(available)].filter((n) => used.has(n) && !declared.has(n))
@@ -175,9 +202,12 @@ const report = output.replace(/(?:[^\s(]*\/)?([A-Za-z0-9_.-]+\.ts)\((\d+),(\d+)\
   return block === undefined ? all : `${block.file}:${block.start + Number(line) - block.offset}:${col}`
 })
 const errors = (report.match(/error TS\d+/g) ?? []).length
-if (errors > 0) {
-  console.log(report.trim())
-  console.log(`!! ${errors} type errors in ${blocks.length} TypeScript blocks of ${files.length} files (in ${out})`)
+for (const problem of misnamed) console.log(`${problem} (docs/Conventions.md, import names)`)
+if (errors > 0 || misnamed.length > 0) {
+  if (errors > 0) console.log(report.trim())
+  console.log(
+    `!! ${errors} type errors and ${misnamed.length} misnamed imports in ${blocks.length} TypeScript blocks of ${files.length} files (in ${out})`
+  )
   process.exit(1)
 }
 rmSync(out, { recursive: true, force: true })
