@@ -11,9 +11,9 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Batch from "../Batch.js"
 import type * as Primitive from "../Primitive.js"
-import { type ItemQueue, ItemQueueKey } from "./fanOut.js"
+import type { ItemQueue } from "./fanOut.js"
 import * as check from "./options.js"
-import { isRecording, unsafeMake } from "./primitive.js"
+import { isRecording, itemQueue, unsafeMake } from "./primitive.js"
 
 /** @internal */
 export const ItemResultTypeId: unique symbol = Symbol.for("flowtune/Batch/ItemResult")
@@ -421,7 +421,7 @@ const makeQueue = <In, Out, E, R>(
       kind: "batch",
       annotations: { maxBatchSize, window: Duration.format(window), concurrency },
       body,
-      fields: { [ItemQueueKey]: queue }
+      fields: itemQueue.of(queue)
     })
   )
 }

@@ -110,12 +110,9 @@ export const fanOut = <A, E, R>(
     })
   })
 
-/** @internal */
-export const ItemQueueKey: unique symbol = Symbol.for("flowtune/Primitive/itemQueue")
-
 /**
  * A queue that answers every item it is offered through a callback (a batched
- * primitive's, found on the primitive under `ItemQueueKey`), so that a list
+ * primitive's, found on the primitive through `itemQueue` in primitive.ts), so that a list
  * can be handed to it without a fiber per item.
  *
  * @internal

@@ -8,7 +8,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
-import { collectFailFast, fanOut, fanOutQueued, type ItemQueue, ItemQueueKey } from "./fanOut.js"
+import { collectFailFast, fanOut, fanOutQueued, type ItemQueue } from "./fanOut.js"
 import * as Options from "./options.js"
 
 /** @internal */
@@ -432,6 +432,14 @@ export const parallel = (
   })
 }
 
+/**
+ * The queue of a batched primitive (`Batch.make`), which `forEach` hands a
+ * whole list to.
+ *
+ * @internal
+ */
+export const itemQueue: Field<ItemQueue<any, any, any>> = field(Symbol.for("flowtune/Primitive/itemQueue"))
+
 /** @internal */
 export const forEach = dual<
   (options?: Primitive.ForEachOptions) => <In, Out, E, R>(
@@ -449,7 +457,7 @@ export const forEach = dual<
   const concurrency = checkConcurrency(name, options?.concurrency)
   const fanOptions = { concurrency, failFast: true }
   const untraced = untracedOf(self)
-  const queue: ItemQueue<any, any, any> | undefined = (self as unknown as Record<symbol, any>)[ItemQueueKey]
+  const queue = itemQueue.get(self)
   return unsafeMake({
     name,
     kind: "forEach",
