@@ -38,6 +38,7 @@ const listScenario = FastCheck.record({
   concurrency: FastCheck.oneof(FastCheck.integer({ min: 1, max: 3 }), FastCheck.constant("unbounded" as const)),
   latency: FastCheck.integer({ min: 0, max: 30 }),
   failEvery: FastCheck.integer({ min: 2, max: 7 }),
+  dedupe: FastCheck.boolean(),
   lists: FastCheck.array(
     FastCheck.record({
       at: FastCheck.integer({ min: 0, max: 200 }),
@@ -67,7 +68,8 @@ describe("Batch (property)", () => {
             }),
           maxBatchSize: s.maxBatchSize,
           window: s.window,
-          concurrency: s.concurrency
+          concurrency: s.concurrency,
+          dedupe: s.dedupe ? (n) => n : undefined
         })
         const fibers = yield* Effect.forEach(s.lists, (l) =>
           Effect.fork(Effect.delay(
@@ -85,6 +87,7 @@ describe("Batch (property)", () => {
         for (const batch of sent) {
           assert.isAtLeast(batch.length, 1)
           assert.isAtMost(batch.length, s.maxBatchSize)
+          if (s.dedupe) assert.strictEqual(new Set(batch).size, batch.length, "a key twice in one batch")
         }
         const wanted = new Map<number, number>()
         for (const l of s.lists) for (const n of l.items) wanted.set(n, (wanted.get(n) ?? 0) + 1)
@@ -115,7 +118,7 @@ describe("Batch (property)", () => {
             assert.isTrue(l.items.includes((error as BadItem).item), "failed by an item not in the list")
           }
         })
-        if (s.lists.every((l) => l.interruptAfter === null)) {
+        if (!s.dedupe && s.lists.every((l) => l.interruptAfter === null)) {
           // nobody leaving and nothing failing: every item is sent exactly once
           const failing = s.lists.some((l) => l.items.some((n) => n % s.failEvery === 0 || n === POISON))
           if (!failing) {
