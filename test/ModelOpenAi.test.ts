@@ -97,6 +97,20 @@ describe("Model.layerOpenAi", () => {
       assert.isTrue(error._tag === "RateLimited" && Duration.toMillis(error.retryAfter!) === 2500)
     }))
 
+  it.scoped("a retry-after given as an HTTP date is measured against Effect's Clock", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiServer.scoped
+      // The TestClock says 2030-01-01T00:00:00Z; the server allows a retry 30 s later. Against the wall
+      // clock (years earlier) the wait would read as years; against a later one, as 0.
+      yield* TestClock.setTime(Date.UTC(2030, 0, 1))
+      server.script({ _tag: "rateLimitedUntil", httpDate: new Date(Date.UTC(2030, 0, 1, 0, 0, 30)).toUTCString() })
+      const error = yield* Effect.flip(
+        Primitive.run(Model.generate({ retries: 0 }), "hi").pipe(Effect.provide(layerFor(server)))
+      )
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.strictEqual(error._tag === "RateLimited" ? Duration.toMillis(error.retryAfter!) : -1, 30_000)
+    }))
+
   it.scoped("a 500 is ModelUnavailable", () =>
     Effect.gen(function*() {
       const server = yield* OpenAiServer.scoped

@@ -18,6 +18,7 @@ import * as modelErrors from "./modelErrors.js"
 import * as modelRecord from "./modelRecord.js"
 import * as modelSimulated from "./modelSimulated.js"
 import * as Options from "./options.js"
+import { annotateSpan } from "./tracing.js"
 
 /** @internal */
 export const defaultPrices = modelRecord.defaultPrices
@@ -230,7 +231,7 @@ export const callOnce = (
         : LanguageModel.generateText({ prompt, toolkit, disableToolCallResolution: true })
     const attempt = generate.pipe(
       Effect.provideService(modelContext.CallSettings, call),
-      Effect.mapError((error) => fromAiError(error, requested)),
+      Effect.catchAll((error) => Effect.flip(modelErrors.fromAiErrorWithClock(error, requested))),
       Effect.timeoutFail({
         duration: config.timeout,
         onTimeout: () => new Model.ModelTimeout({ model: requested, timeout: config.timeout })
@@ -301,7 +302,9 @@ const streamBody = (config: Settings) =>
     const parts = withRetriesStream(
       LanguageModel.streamText({ prompt }).pipe(
         EffectStream.provideService(modelContext.CallSettings, call),
-        EffectStream.mapError((error) => fromAiError(error, requested)),
+        EffectStream.catchAll((error) =>
+          EffectStream.fromEffect(Effect.flip(modelErrors.fromAiErrorWithClock(error, requested)))
+        ),
         EffectStream.timeoutFail(
           () => new Model.ModelTimeout({ model: requested, timeout: config.timeout }),
           config.timeout
@@ -323,7 +326,7 @@ const streamBody = (config: Settings) =>
             return Effect.flatMap(Clock.currentTimeMillis, (now) =>
               Effect.zipRight(
                 Metric.update(modelRecord.tags(config.name, model)(metrics.timeToFirstTokenMs), now - start),
-                Effect.annotateCurrentSpan("gen_ai.response.time_to_first_token_ms", now - start)
+                annotateSpan({ "gen_ai.response.time_to_first_token_ms": now - start })
               ))
           }
           case "finish": {

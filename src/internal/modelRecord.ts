@@ -13,6 +13,7 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as Model from "../Model.js"
 import * as CostLedger from "./costLedger.js"
 import * as modelContext from "./modelContext.js"
+import { annotateSpan } from "./tracing.js"
 
 // -----------------------------------------------------------------------------
 // metrics
@@ -43,6 +44,33 @@ export const tags = (primitive: string, model: string) => <M extends Metric.Metr
   // `tagged` keeps the metric's kind but its signature forgets it.
   metric.pipe(Metric.tagged("primitive", primitive), Metric.tagged("model", model)) as M
 
+// The tagged metrics of one (primitive, model, outcome), built once: tagging
+// allocates label arrays and wrapper metrics on every call otherwise.
+interface Tagged {
+  readonly calls: typeof metrics.calls
+  readonly inputTokens: typeof metrics.inputTokens
+  readonly outputTokens: typeof metrics.outputTokens
+  readonly costUsd: typeof metrics.costUsd
+  readonly latencyMs: typeof metrics.latencyMs
+}
+const tagged = new Map<string, Tagged>()
+const taggedFor = (primitive: string, model: string, outcome: string): Tagged => {
+  const key = `${primitive}\u0000${model}\u0000${outcome}`
+  let found = tagged.get(key)
+  if (found === undefined) {
+    const tag = tags(primitive, model)
+    found = {
+      calls: Metric.tagged(tag(metrics.calls), "outcome", outcome) as typeof metrics.calls,
+      inputTokens: tag(metrics.inputTokens),
+      outputTokens: tag(metrics.outputTokens),
+      costUsd: tag(metrics.costUsd),
+      latencyMs: tag(metrics.latencyMs)
+    }
+    tagged.set(key, found)
+  }
+  return found
+}
+
 /** @internal */
 export const recordSuccess = (
   primitive: string,
@@ -51,19 +79,19 @@ export const recordSuccess = (
   completion: Model.Completion,
   latencyMs: number
 ) => {
-  const tag = tags(primitive, completion.model)
+  const m = taggedFor(primitive, completion.model, "success")
   return Effect.all([
     CostLedger.charge({
       costUsd: completion.costUsd,
       inputTokens: completion.usage.inputTokens,
       outputTokens: completion.usage.outputTokens
     }),
-    Metric.increment(Metric.tagged(tag(metrics.calls), "outcome", "success") as typeof metrics.calls),
-    Metric.incrementBy(tag(metrics.inputTokens), completion.usage.inputTokens),
-    Metric.incrementBy(tag(metrics.outputTokens), completion.usage.outputTokens),
-    Metric.incrementBy(tag(metrics.costUsd), completion.costUsd),
-    Metric.update(tag(metrics.latencyMs), latencyMs),
-    Effect.annotateCurrentSpan({
+    Metric.increment(m.calls),
+    Metric.incrementBy(m.inputTokens, completion.usage.inputTokens),
+    Metric.incrementBy(m.outputTokens, completion.usage.outputTokens),
+    Metric.incrementBy(m.costUsd, completion.costUsd),
+    Metric.update(m.latencyMs, latencyMs),
+    annotateSpan(() => ({
       "gen_ai.operation.name": "chat",
       "gen_ai.system": system,
       "gen_ai.request.model": requested,
@@ -71,23 +99,21 @@ export const recordSuccess = (
       "gen_ai.usage.input_tokens": completion.usage.inputTokens,
       "gen_ai.usage.output_tokens": completion.usage.outputTokens,
       "flowtune.cost_usd": completion.costUsd
-    })
+    }))
   ], { discard: true })
 }
 
 /** @internal */
 export const recordFailure = (primitive: string, system: string, model: string, error: Model.ModelError) =>
-  Effect.all([
-    Metric.increment(
-      Metric.tagged(tags(primitive, model)(metrics.calls), "outcome", error._tag) as typeof metrics.calls
-    ),
-    Effect.annotateCurrentSpan({
+  Effect.zipRight(
+    Metric.increment(taggedFor(primitive, model, error._tag).calls),
+    annotateSpan(() => ({
       "gen_ai.operation.name": "chat",
       "gen_ai.system": system,
       "gen_ai.request.model": model,
       "error.type": error._tag
-    })
-  ], { discard: true })
+    }))
+  )
 
 // -----------------------------------------------------------------------------
 // prices

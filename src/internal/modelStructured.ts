@@ -24,6 +24,7 @@ import * as Primitive from "../Primitive.js"
 import * as internal from "./model.js"
 import * as modelContext from "./modelContext.js"
 import * as Options from "./options.js"
+import { annotateSpan } from "./tracing.js"
 
 /** OpenAI's rule for `json_schema.name` (and tool names): `[a-zA-Z0-9_-]{1,64}`. */
 const providerName = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "object"
@@ -119,7 +120,7 @@ export const generateObject = <A, I>(
         costUsd += completion.costUsd
         const decoded = decodeAnswer(decode, completion.text)
         if (Either.isRight(decoded)) {
-          yield* Effect.annotateCurrentSpan("flowtune.model.attempts", attempt)
+          yield* annotateSpan({ "flowtune.model.attempts": attempt })
           return {
             value: decoded.right,
             text: completion.text,
@@ -130,7 +131,7 @@ export const generateObject = <A, I>(
           } satisfies Model.ObjectCompletion<A>
         }
         if (attempt > decodeRetries) {
-          yield* Effect.annotateCurrentSpan({ "flowtune.model.attempts": attempt, "error.type": "InvalidOutput" })
+          yield* annotateSpan({ "flowtune.model.attempts": attempt, "error.type": "InvalidOutput" })
           return yield* new Model.InvalidOutput({
             model: completion.model,
             text: completion.text,

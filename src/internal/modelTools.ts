@@ -20,6 +20,7 @@ import * as Model from "../Model.js"
 import * as Primitive from "../Primitive.js"
 import * as internal from "./model.js"
 import * as Options from "./options.js"
+import { annotateSpan } from "./tracing.js"
 
 /** Names the providers accept for tools (OpenAI's rule). */
 const toolName = /^[a-zA-Z0-9_-]{1,64}$/
@@ -101,7 +102,7 @@ export const generateWithTools = <const Tools extends Record<string, AnyTool>>(
         costUsd += completion.costUsd
         const calls = response.toolCalls.filter((part) => !part.providerExecuted)
         if (calls.length === 0) {
-          yield* Effect.annotateCurrentSpan({
+          yield* annotateSpan({
             "flowtune.model.rounds": round,
             "flowtune.model.tool_calls": toolCalls.length
           })

@@ -16,6 +16,8 @@ import type { AddressInfo, Socket } from "node:net"
 export type Behaviour =
   | { readonly _tag: "ok"; readonly text?: string | undefined; readonly delayMs?: number | undefined }
   | { readonly _tag: "rateLimited"; readonly retryAfterMs: number }
+  /** A 429 whose only `retry-after` is an HTTP date. */
+  | { readonly _tag: "rateLimitedUntil"; readonly httpDate: string }
   | { readonly _tag: "status"; readonly status: number; readonly message?: string | undefined }
   | { readonly _tag: "malformed" }
   | { readonly _tag: "reset" }
@@ -162,6 +164,11 @@ export const start = (): Promise<OpenAiServer> =>
             "retry-after": String(Math.ceil(behaviour.retryAfterMs / 1000)),
             "retry-after-ms": String(behaviour.retryAfterMs)
           })
+          res.end(JSON.stringify({ error: { message: "Rate limit reached", type: "rate_limit_exceeded" } }))
+          return
+        }
+        case "rateLimitedUntil": {
+          res.writeHead(429, { "content-type": "application/json", "retry-after": behaviour.httpDate })
           res.end(JSON.stringify({ error: { message: "Rate limit reached", type: "rate_limit_exceeded" } }))
           return
         }
