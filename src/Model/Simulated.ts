@@ -241,7 +241,7 @@ export const make = (profile: Profile, options?: Options): Effect.Effect<Languag
   // Built once here so every option is checked where it is given; then afresh
   // each time the service is built, so every build draws the same sequence.
   internal.params(profile, options)
-  return Effect.suspend(() => LanguageModel.make(internal.params(profile, options)))
+  return Effect.suspend(() => internal.service(internal.params(profile, options)))
 }
 
 /**
