@@ -2,7 +2,7 @@ import * as Context from "effect/Context"
 import type * as Schema from "effect/Schema"
 import type * as Model from "../Model.js"
 import type * as Simulated from "../Model/Simulated.js"
-import { profiles } from "./modelSimulated.js"
+import { profiles } from "./modelProfiles.js"
 
 /** @internal */
 export const defaultPrices: Model.PriceTable = {

@@ -13,21 +13,12 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as EffectStream from "effect/Stream"
 import type * as Simulated from "../Model/Simulated.js"
+import * as modelProfiles from "./modelProfiles.js"
 import * as extras from "./modelSimulatedExtras.js"
 import * as options_ from "./options.js"
 
 /** @internal */
-export const profiles = {
-  fast: { name: "fast", latency: "800 millis", costPerCall: 0.0005 },
-  balanced: { name: "balanced", latency: "1500 millis", costPerCall: 0.005 },
-  quality: { name: "quality", latency: "2500 millis", costPerCall: 0.01 },
-  expensive: { name: "expensive", latency: "2 seconds", costPerCall: 0.01 },
-  batchCall: { name: "batch-call", latency: "500 millis" },
-  gpt4Like: { name: "gpt-4-like", latency: "2500 millis" },
-  claudeLike: { name: "claude-like", latency: "2 seconds" },
-  geminiLike: { name: "gemini-like", latency: "1500 millis" },
-  streaming: { name: "streaming", latency: "2500 millis", firstToken: "300 millis" }
-} satisfies Record<string, Simulated.Profile>
+export const profiles = modelProfiles.profiles
 
 /** @internal */
 export const promptText = (prompt: Prompt.Prompt): string => {
