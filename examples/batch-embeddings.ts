@@ -49,8 +49,8 @@ const program = Effect.gen(function*() {
   const [batched, vectors] = yield* Effect.timed(
     Effect.forEach(texts, (text) => Primitive.run(embed, text), { concurrency: "unbounded" })
   )
-  const calls = yield* Metric.value(Metric.tagged(Batch.batchesSent, "primitive", "embed"))
-  const size = yield* Metric.value(Metric.tagged(Batch.batchSize, "primitive", "embed"))
+  const calls = yield* Metric.value(Metric.tagged(Batch.metrics.batches, "primitive", "embed"))
+  const size = yield* Metric.value(Metric.tagged(Batch.metrics.size, "primitive", "embed"))
 
   console.log(`unbatched: ${unbatchedCalls} backend calls, ${ms(unbatched)}`)
   console.log(`batched:   ${calls.count} backend calls, ${ms(batched)} (mean batch ${size.sum / size.count} items)`)
