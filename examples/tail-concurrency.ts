@@ -3,7 +3,8 @@
  * calls at once and answers 429 past it (a capacity it does not publish).
  * The limiter starts at 2, finds the capacity and stays near it.
  *
- * Run: npx tsx examples/tail-concurrency.ts   (about 20 s)
+ * Run: npx tsx examples/tail-concurrency.ts            (AIMD, the default; about 20 s)
+ *      npx tsx examples/tail-concurrency.ts gradient   (the gradient algorithm: it reads latency too)
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,7 +13,9 @@ import * as Model from "flowtune/Model"
 import * as Primitive from "flowtune/Primitive"
 
 const program = Effect.gen(function*() {
-  const limiter = yield* Concurrency.make({ name: "provider", initial: 2, queue: 100 })
+  const algorithm = process.argv[2] === "gradient" ? "gradient" : "aimd"
+  const limiter = yield* Concurrency.make({ name: "provider", initial: 2, queue: 100, algorithm })
+  console.log(`algorithm: ${algorithm}`)
   const model = Model.simulated({ name: "capped", latency: "500 millis" }, {
     capacity: { concurrency: 10, retryAfter: "500 millis" },
     retries: 0
