@@ -42,7 +42,7 @@ const oneProcess = (name: string) =>
           const wait = exit.cause.error.retryAfter
           console.log(`${name}: first refusal, retry after ${wait === undefined ? "?" : Duration.format(wait)}`)
         }
-      } else return yield* exit
+      } else return yield* Effect.failCause(exit.cause)
     }
     return { name, answered, refused }
   }).pipe(Effect.provide(store()))

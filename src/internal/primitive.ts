@@ -4,40 +4,17 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import { pipeArguments } from "effect/Pipeable"
 import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import { collectFailFast, fanOut, fanOutQueued, type ItemQueue } from "./fanOut.js"
 import * as Options from "./options.js"
+import * as ProtoKit from "./proto.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Primitive")
 
-const variance = {
-  _In: (_: unknown) => _,
-  _Out: (_: never) => _,
-  _E: (_: never) => _,
-  _R: (_: never) => _
-}
-
-const Proto = {
-  [TypeId]: variance,
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  toString(this: Primitive.Primitive.Any) {
-    return `Primitive(${this.name})`
-  },
-  toJSON(this: Primitive.Primitive.Any) {
-    return {
-      _id: "Primitive",
-      name: this.name,
-      kind: this.kind,
-      children: this.children.map((c: Primitive.Primitive.Any) => c.toJSON())
-    }
-  }
-}
+const Proto = ProtoKit.make(TypeId, "Primitive")
 
 /** @internal */
 export const isPrimitive = (u: unknown): u is Primitive.Primitive.Any =>

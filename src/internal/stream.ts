@@ -2,42 +2,19 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
-import { pipeArguments } from "effect/Pipeable"
 import * as EffectStream from "effect/Stream"
 import * as Primitive from "../Primitive.js"
 import * as FlowStream from "../Stream.js"
 import * as WorkflowContext from "../WorkflowContext.js"
 import * as options_ from "./options.js"
 import { isRecording } from "./primitive.js"
+import * as ProtoKit from "./proto.js"
 import * as Direct from "./streamDirect.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Stream")
 
-const variance = {
-  _In: (_: unknown) => _,
-  _A: (_: never) => _,
-  _E: (_: never) => _,
-  _R: (_: never) => _
-}
-
-const Proto = {
-  [TypeId]: variance,
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  toString(this: FlowStream.StreamPrimitive.Any) {
-    return `StreamPrimitive(${this.name})`
-  },
-  toJSON(this: FlowStream.StreamPrimitive.Any) {
-    return {
-      _id: "StreamPrimitive",
-      name: this.name,
-      kind: this.kind,
-      children: this.children.map((c) => c.toJSON())
-    }
-  }
-}
+const Proto = ProtoKit.make(TypeId, "StreamPrimitive")
 
 /** @internal */
 export const isStreamPrimitive = (u: unknown): u is FlowStream.StreamPrimitive.Any =>
