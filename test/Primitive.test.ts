@@ -515,3 +515,28 @@ describe("Primitive", () => {
       }))
   })
 })
+
+describe("printing", () => {
+  it("a primitive and a stream primitive print their name and serialize their tree", async () => {
+    const FlowStream = await import("../src/Stream.js")
+    const a = Primitive.make("a", (n: number) => Effect.succeed(n))
+    const b = Primitive.make("b", (n: number) => Effect.succeed(n))
+    const flow = Primitive.sequence(a, b)
+    assert.strictEqual(String(a), "Primitive(a)")
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(flow)), {
+      _id: "Primitive",
+      name: flow.name,
+      kind: "sequence",
+      children: [{ _id: "Primitive", name: "a", kind: "step", children: [] }, {
+        _id: "Primitive",
+        name: "b",
+        kind: "step",
+        children: []
+      }]
+    })
+    const s = FlowStream.fromIterable("tokens", (n: number) => [n])
+    assert.strictEqual(String(s), "StreamPrimitive(tokens)")
+    assert.strictEqual(JSON.parse(JSON.stringify(s))._id, "StreamPrimitive")
+    assert.strictEqual(a.pipe((p) => p.name), "a")
+  })
+})
