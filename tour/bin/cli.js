@@ -9,7 +9,18 @@ export const name = "flowtune"
 export const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 
 /** The tour's steps, in the guide's order (the tests check this is `Tour.stepIds`). */
-export const steps = ["baseline", "breakdown", "parallel", "cache", "router", "batch", "stream", "pool", "benchmark", "tail"]
+export const steps = [
+  "baseline",
+  "breakdown",
+  "parallel",
+  "cache",
+  "router",
+  "batch",
+  "stream",
+  "pool",
+  "benchmark",
+  "tail"
+]
 
 const scale = {
   name: "scale",
