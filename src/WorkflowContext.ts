@@ -107,28 +107,57 @@ const runIdFrom = (millis: number, draw: number): string => {
   }00000`
 }
 
-const build = (options: MakeOptions, startedAt: number, runId: string): WorkflowContextShape => ({
-  runId,
-  correlationId: options.correlationId ?? runId,
-  metadata: options.metadata ?? {},
-  branch: [],
-  startedAt,
-  checkpoints: []
-})
+// A run context as a class: the run id string is built on its first read
+// (most runs never read it), from the start time and the draw taken when the
+// run began, so the id is the same string it would have been built eagerly,
+// and a seeded `Random` still gives the same ids.
+class RunContext implements WorkflowContextShape {
+  constructor(
+    readonly startedAt: number,
+    readonly draw: number,
+    public id: string | undefined,
+    readonly correlation: string | undefined,
+    readonly metadata: Readonly<Record<string, unknown>>,
+    readonly branch: ReadonlyArray<string>,
+    readonly checkpoints: ReadonlyArray<Checkpoint>
+  ) {}
+  get runId(): string {
+    return this.id ??= runIdFrom(this.startedAt, this.draw)
+  }
+  get correlationId(): string {
+    return this.correlation ?? this.runId
+  }
+  toJSON() {
+    return {
+      runId: this.runId,
+      correlationId: this.correlationId,
+      metadata: this.metadata,
+      branch: this.branch,
+      startedAt: this.startedAt,
+      checkpoints: this.checkpoints
+    }
+  }
+}
+
+const build = (options: MakeOptions, startedAt: number, draw: number): WorkflowContextShape =>
+  new RunContext(startedAt, draw, options.runId, options.correlationId, options.metadata ?? {}, [], [])
 
 const startedAtOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
   Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+
+// One draw of the fiber's `Random`, one runloop step.
+const withDraw = <A, E, R>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  f: (draw: number) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => Effect.flatMap(Context.get(fiber.currentDefaultServices, Random.Random).next, f)
 
 const fresh = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   options: MakeOptions
 ): Effect.Effect<WorkflowContextShape> => {
   const startedAt = startedAtOf(fiber)
-  if (options.runId !== undefined) return Effect.succeed(build(options, startedAt, options.runId))
-  return Effect.map(
-    Context.get(fiber.currentDefaultServices, Random.Random).next,
-    (draw) => build(options, startedAt, runIdFrom(startedAt, draw))
-  )
+  if (options.runId !== undefined) return Effect.succeed(build(options, startedAt, 0))
+  return withDraw(fiber, (draw) => Effect.succeed(build(options, startedAt, draw)))
 }
 
 const noOptions: MakeOptions = {}
@@ -149,38 +178,59 @@ export const make = (options: MakeOptions = noOptions): Effect.Effect<WorkflowCo
  * @since 0.1.0
  * @category constructors
  */
-export const child = (parent: WorkflowContextShape, branch: string): WorkflowContextShape => ({
-  runId: parent.runId,
-  correlationId: parent.correlationId,
-  metadata: parent.metadata,
-  branch: [...parent.branch, branch],
-  startedAt: parent.startedAt,
-  checkpoints: parent.checkpoints
-})
+export const child = (parent: WorkflowContextShape, branch: string): WorkflowContextShape =>
+  parent instanceof RunContext
+    ? new RunContext(
+      parent.startedAt,
+      parent.draw,
+      parent.id,
+      parent.correlation,
+      parent.metadata,
+      [...parent.branch, branch],
+      parent.checkpoints
+    )
+    : {
+      runId: parent.runId,
+      correlationId: parent.correlationId,
+      metadata: parent.metadata,
+      branch: [...parent.branch, branch],
+      startedAt: parent.startedAt,
+      checkpoints: parent.checkpoints
+    }
 
-// The context is put in the fiber's context by setting the FiberRef once and
-// restoring it when `self` exits, in one success/failure continuation. This
-// is `Effect.locally` without its `acquireUseRelease` (about 1.5 us less per
-// run, and setting a FiberRef twice, ~2.5 us, is the rest: the floor of a
-// run context on Effect 3, measured in bench/primitive.ts). The one
-// difference: when the fiber is interrupted inside `self`, Effect skips
-// success/failure continuations, so the context is not restored; the fiber
-// is then unwinding, and the only code that can still run on it (finalizers)
-// sees one extra service, the context of the run being interrupted.
+// The context is put in the fiber's context by setting the FiberRef directly
+// on the running fiber (what `FiberRef.set` does, without its own step) and
+// restoring it when `self` exits, in the one success/failure continuation,
+// again directly. This is `Effect.locally` without its `acquireUseRelease`.
+// The one difference: when the fiber is interrupted inside `self`, Effect
+// skips success/failure continuations, so the context is not restored; the
+// fiber is then unwinding, and the only code that can still run on it
+// (finalizers) sees one extra service, the context of the run being
+// interrupted.
+// `setFiberRef` is on Effect's fiber runtime (what `FiberRef.set` calls) but
+// not on the public `RuntimeFiber` type.
+interface SettableFiber {
+  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
+}
+
 const provide = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   context: WorkflowContextShape
 ): Effect.Effect<A, E, Exclude<R, WorkflowContext>> => {
   const previous = fiber.currentContext
-  const restore = FiberRef.set(FiberRef.currentContext, previous)
-  return Effect.zipRight(
-    FiberRef.set(FiberRef.currentContext, Context.add(previous, WorkflowContext, context)),
-    Effect.matchCauseEffect(self as Effect.Effect<A, E, Exclude<R, WorkflowContext>>, {
-      onFailure: (cause) => Effect.zipRight(restore, Effect.failCause(cause)),
-      onSuccess: (value) => Effect.as(restore, value)
-    })
-  )
+  const settable = fiber as unknown as SettableFiber
+  settable.setFiberRef(FiberRef.currentContext, Context.add(previous, WorkflowContext, context))
+  return Effect.matchCauseEffect(self as Effect.Effect<A, E, Exclude<R, WorkflowContext>>, {
+    onFailure: (cause) => {
+      settable.setFiberRef(FiberRef.currentContext, previous)
+      return Effect.failCause(cause)
+    },
+    onSuccess: (value) => {
+      settable.setFiberRef(FiberRef.currentContext, previous)
+      return Effect.succeed(value)
+    }
+  })
 }
 
 /**
@@ -192,9 +242,12 @@ const provide = <A, E, R>(
 export const withContext =
   (options: MakeOptions = noOptions) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, WorkflowContext>> =>
-    Effect.withFiberRuntime((fiber) =>
-      Effect.flatMap(fresh(fiber, options), (context) => provide(self, fiber, context))
-    )
+    Effect.withFiberRuntime((fiber) => {
+      const startedAt = startedAtOf(fiber)
+      return options.runId !== undefined
+        ? provide(self, fiber, build(options, startedAt, 0))
+        : withDraw(fiber, (draw) => provide(self, fiber, build(options, startedAt, draw)))
+    })
 
 /**
  * Runs an effect inside the current run context, or a fresh one when there is
@@ -210,10 +263,7 @@ export const ensure = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
       return self as Effect.Effect<A, E, Exclude<R, WorkflowContext>>
     }
     const startedAt = startedAtOf(fiber)
-    return Effect.flatMap(
-      Context.get(fiber.currentDefaultServices, Random.Random).next,
-      (draw) => provide(self, fiber, build(noOptions, startedAt, runIdFrom(startedAt, draw)))
-    )
+    return withDraw(fiber, (draw) => provide(self, fiber, build(noOptions, startedAt, draw)))
   })
 
 /**

@@ -114,6 +114,48 @@ describe("WorkflowContext", () => {
       for (const id of a) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     }))
 
+  it.effect("the run id is built on first read: pinned for a seed and a time, the same in branches and JSON", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust(Duration.millis(1234567))
+      const ids = Effect.all([
+        Effect.map(WorkflowContext.make(), (c) => c.runId),
+        WorkflowContext.ensure(Effect.map(WorkflowContext.WorkflowContext, (c) => c.correlationId))
+      ])
+      // The strings the eager build gave for this seed and clock.
+      assert.deepStrictEqual(yield* Effect.withRandom(ids, Random.make("seed")), [
+        "00000012-d687-72cf-9cd8-0e33a9200000",
+        "00000012-d687-7e54-8966-833127000000"
+      ])
+      const root = yield* WorkflowContext.make({ metadata: { k: 1 } })
+      const branch = WorkflowContext.child(root, "b")
+      const runId = branch.runId
+      assert.strictEqual(root.runId, runId)
+      assert.strictEqual(root.runId, runId)
+      assert.strictEqual(branch.correlationId, runId)
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(branch)), {
+        runId,
+        correlationId: runId,
+        metadata: { k: 1 },
+        branch: ["b"],
+        startedAt: 1234567,
+        checkpoints: []
+      })
+      const given = WorkflowContext.child(yield* WorkflowContext.make({ runId: "r", correlationId: "c" }), "x")
+      assert.deepStrictEqual([given.runId, given.correlationId], ["r", "c"])
+    }))
+
+  it.effect("the context is restored after the run, on success and on failure", () =>
+    Effect.gen(function*() {
+      const has = Effect.map(Effect.context<never>(), (c) => c.unsafeMap.has(WorkflowContext.WorkflowContext.key))
+      const inside = yield* WorkflowContext.ensure(has)
+      assert.isTrue(inside)
+      assert.isFalse(yield* has)
+      yield* Effect.flip(WorkflowContext.ensure(Effect.fail("boom")))
+      assert.isFalse(yield* has)
+      yield* Effect.flip(WorkflowContext.withContext({ runId: "r" })(Effect.die("boom")).pipe(Effect.sandbox))
+      assert.isFalse(yield* has)
+    }))
+
   it.effect("nested fan-outs give each branch its path; Primitive.run inside a run joins it", () =>
     Effect.gen(function*() {
       const mark = (name: string) => Primitive.make(name, (_: void) => WorkflowContext.checkpoint(name))
