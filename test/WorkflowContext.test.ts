@@ -142,6 +142,17 @@ describe("WorkflowContext", () => {
       })
       const given = WorkflowContext.child(yield* WorkflowContext.make({ runId: "r", correlationId: "c" }), "x")
       assert.deepStrictEqual([given.runId, given.correlationId], ["r", "c"])
+      // The draw and the cached id stay private: keys and spreads show the data fields, JSON shows the ids too.
+      const fresh = yield* WorkflowContext.make()
+      assert.deepStrictEqual(Object.keys(fresh).sort(), ["branch", "checkpoints", "metadata", "startedAt"])
+      assert.deepStrictEqual(Object.keys(JSON.parse(JSON.stringify(fresh))).sort(), [
+        "branch",
+        "checkpoints",
+        "correlationId",
+        "metadata",
+        "runId",
+        "startedAt"
+      ])
     }))
 
   it.effect("the context is restored after the run, on success and on failure", () =>
