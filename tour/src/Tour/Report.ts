@@ -89,6 +89,11 @@ export const summarize = (timeline: Tour.Timeline): Tour.Timeline => {
 // A cache hit takes microseconds: drawn at least this wide so that it can be seen.
 const minHitWidth = 4
 
+// The server-side renderer under-measures text (with `containLabel`, long category names came out cut in
+// Chromium), so a category axis' label column is sized from its longest label.
+const labelColumn = (labels: ReadonlyArray<string>, max: number): number =>
+  Math.min(max, 16 + 6.3 * Math.max(0, ...labels.map((l) => l.length)))
+
 /**
  * A Gantt chart of one run: one bar per span, each row holding spans of one
  * name (labelled with it, and a count when the row was summarized).
@@ -111,7 +116,7 @@ export const ganttSvg = (timeline: Tour.Timeline, xMaxMs: number, options?: { re
     name: b.name
   }))
   return renderSvg(chartWidth, height, {
-    grid: { left: 12, right: 24, top: 14, bottom: 40, containLabel: true },
+    grid: { left: labelColumn(rowNames, 300), right: 24, top: 14, bottom: 40 },
     xAxis: {
       type: "value",
       min: 0,
@@ -216,7 +221,7 @@ export const distributionSvg = (distributions: ReadonlyArray<Tour.Distribution>)
   const single = distributions.every((d) => d.values.length === 1)
   if (single) {
     return renderSvg(chartWidth, 60 + distributions.length * 28, {
-      grid: { left: 12, right: 70, top: 10, bottom: 30, containLabel: true },
+      grid: { left: labelColumn(distributions.map((d) => d.label), 300), right: 70, top: 10, bottom: 30 },
       xAxis: { type: "value", name: "guide ms", nameLocation: "middle", nameGap: 22 },
       yAxis: { type: "category", inverse: true, data: distributions.map((d) => d.label) },
       series: [{
@@ -266,10 +271,8 @@ export const summarySvg = (result: Tour.TourResult): string => {
   )
   const max = Math.min(3, Math.max(1.5, niceCeil(Math.max(...claims.map(({ claim }) => claim.ratio), 1))))
   const labels = claims.map(({ claim, step }) => `${step.title.split(". ")[1] ?? step.title}: ${claim.label}`)
-  // The server-side renderer under-measures text, so the label column is sized from the longest label.
-  const left = Math.min(560, 16 + 6.3 * Math.max(0, ...labels.map((l) => l.length)))
   return renderSvg(chartWidth, 70 + claims.length * 16, {
-    grid: { left, right: 60, top: 10, bottom: 36 },
+    grid: { left: labelColumn(labels, 560), right: 60, top: 10, bottom: 36 },
     xAxis: {
       type: "value",
       min: 0,
