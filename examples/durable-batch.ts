@@ -17,7 +17,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as DurableBatch from "flowtune/Durable/Batch"
-import * as DurablePg from "flowtune/Durable/Pg"
 import * as Primitive from "flowtune/Primitive"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
@@ -41,9 +40,9 @@ const embed = DurableBatch.make("example-embed", {
   window: "300 millis"
 })
 
-// The cluster on PostgreSQL: `DurablePg.layer` gives its Sharding beside the workflow engine.
+// The cluster on PostgreSQL: `DurableBatch.layerPg` is `DurablePg.layer` with the cluster's Sharding.
 const cluster = (port: number) =>
-  DurablePg.layer({
+  DurableBatch.layerPg({
     url,
     prefix,
     runner: { host: "127.0.0.1", port },

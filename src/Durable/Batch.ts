@@ -43,13 +43,19 @@
 import type { AlreadyProcessingMessage, MailboxFull, PersistenceError } from "@effect/cluster/ClusterError"
 import type * as Entity from "@effect/cluster/Entity"
 import type * as Sharding from "@effect/cluster/Sharding"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as Rpc from "@effect/rpc/Rpc"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Batch from "../Batch.js"
+import type * as DurablePg from "../Durable/Pg.js"
 import * as internal from "../internal/durableBatch.js"
+import * as durablePg from "../internal/durablePg.js"
 import type * as Primitive from "../Primitive.js"
 
 /**
@@ -144,3 +150,30 @@ export const make: <In, Out, E = never, R = never, II = In, OI = Out, EI = never
   name: string,
   options: Options<In, Out, E, R, II, OI, EI>
 ) => DurableBatch<In, Out, E, R> = internal.make
+
+/**
+ * `DurablePg.layer` (same options) with the cluster's `Sharding` in its
+ * output: one PostgreSQL cluster for the durable workflows and the batches.
+ * Provide each batch's `layer` on top of it in runner processes, and its
+ * `primitive` wherever items are sent.
+ *
+ * @example
+ * ```ts
+ * import * as Layer from "effect/Layer"
+ * import * as DurableBatch from "flowtune/Durable/Batch"
+ *
+ * declare const embed: DurableBatch.DurableBatch<string, ReadonlyArray<number>, never, never>
+ * const runner = embed.layer.pipe(
+ *   Layer.provideMerge(DurableBatch.layerPg({ prefix: "app", runner: { host: "127.0.0.1", port: 34431 } }))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerPg: (
+  options?: DurablePg.Options
+) => Layer.Layer<
+  WorkflowEngine.WorkflowEngine | Sharding.Sharding,
+  ConfigError.ConfigError | SqlError.SqlError | SocketServer.SocketServerError
+> = durablePg.layer
