@@ -271,6 +271,7 @@ export const memory: (options?: { readonly capacity?: number | undefined }) => E
  * @since 0.1.0
  * @category layers
  */
+// `any`: a tier constructor's error and requirements flow into the layer's own type
 export const layer: <const T extends ReadonlyArray<Effect.Effect<Tier, any, any>>>(
   ...tiers: T
 ) => Layer.Layer<
@@ -468,6 +469,7 @@ export const metrics = {
  * @since 0.1.0
  * @category stats
  */
+// `any`: a value of any type parameters: only the fields they share are read
 export const stats: (cached: Cached<any, any, any, any>) => Effect.Effect<Stats, never, CacheTiers> = internal.stats
 
 /**

@@ -155,6 +155,7 @@ export declare namespace Status {
 export interface DurableWorkflow<In, Out, E, R> {
   readonly name: string
   /** The engine's definition, for `@effect/workflow` APIs (e.g. `DurableDeferred.tokenFromPayload`). */
+  // `any`: the engine's workflow type: the encoded input and the result schemas are erased here
   readonly definition: Workflow.Workflow<string, Schema.Struct<{ input: Schema.Schema<In, any> }>, any, any>
   /** Registers the workflow's body with the engine: provide it to the runners that execute it. */
   readonly layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R>

@@ -35,6 +35,7 @@ import type * as Primitive from "./Primitive.js"
  * @category symbols
  */
 // The same registered symbol as the implementation's, re-declared as this module's unique symbol type.
+// `any`: a `unique symbol` type can only be written where it is declared: the public name re-declares the internal symbol
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**
@@ -178,6 +179,7 @@ export const isHedged: (u: unknown) => u is Hedged<unknown, unknown, unknown, un
  * @since 0.1.0
  * @category getters
  */
+// `any`: a value of any type parameters: only the fields they share are read
 export const stats: (self: Hedged<any, any, any, any>) => Effect.Effect<Stats> = internal.stats
 
 /**

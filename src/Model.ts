@@ -615,6 +615,7 @@ export class ToolRoundsExceeded
  * @since 0.1.0
  * @category models
  */
+// `any`: a record of tools of any types: each tool's own types are read back with `infer`
 export interface ToolsOptions<Tools extends Record<string, Tool<any, any, any, any>>> extends GenerateOptions {
   readonly tools: Tools
   /** The most rounds of tool calls; a model still calling tools after them fails with `ToolRoundsExceeded`. Default: 5. */
@@ -656,12 +657,14 @@ export interface ToolsCompletion extends Completion {
  * @since 0.1.0
  * @category primitives
  */
+// `any`: a record of tools of any types: each tool's own types are read back with `infer`
 export const generateWithTools: <const Tools extends Record<string, Tool<any, any, any, any>>>(
   options: ToolsOptions<Tools>
 ) => Primitive.Primitive<
   Input,
   ToolsCompletion,
   ModelError | ToolFailed | ToolRoundsExceeded,
+  // `any`: a record of tools of any types: each tool's own types are read back with `infer`
   LanguageModel.LanguageModel | (Tools[keyof Tools] extends Tool<any, any, any, infer R> ? R : never)
 > = internalTools.generateWithTools
 

@@ -54,6 +54,7 @@ import type * as WorkflowContext from "./WorkflowContext.js"
  * @category symbols
  */
 // The same registered symbol as the implementation's, re-declared as this module's unique symbol type.
+// `any`: a `unique symbol` type can only be written where it is declared: the public name re-declares the internal symbol
 export const TypeId: unique symbol = internal.TypeId as any
 
 /**
@@ -142,6 +143,7 @@ export declare namespace Primitive {
    * @since 0.1.0
    * @category models
    */
+  // `any`: every instance whatever its type parameters (some are contravariant, so `unknown` would not accept them all)
   export type Any = Primitive<any, any, any, any>
 }
 
@@ -523,6 +525,7 @@ export const forEach: {
 export interface RetryOptions<E, R> {
   readonly name?: string | undefined
   /** The delays between attempts, e.g. `Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(3)))`. */
+  // `any`: the schedule's input is whatever the retried error is; the schedule need not name it
   readonly schedule: Schedule.Schedule<any, E, R>
   /** Which failures are worth another attempt. Default: all of them. */
   readonly while?: ((error: E) => boolean) | undefined
@@ -576,10 +579,12 @@ export interface FallbackOptions<E> {
  * @category resilience
  */
 export const fallback: {
+  // `any`: the alternatives may differ in output, error and requirements: the result reads each back
   <In, Out, E, R, const Alts extends readonly [Primitive<In, any, any, any>, ...Array<Primitive<In, any, any, any>>]>(
     self: Primitive<In, Out, E, R>,
     alternatives: Alts
   ): Primitive<In, Out | Output<Alts[number]>, Error<Last<Alts>>, R | Context<Alts[number]>>
+  // `any`: the alternatives may differ in output, error and requirements: the result reads each back
   <In, Out, E, R, const Alts extends readonly [Primitive<In, any, any, any>, ...Array<Primitive<In, any, any, any>>]>(
     self: Primitive<In, Out, E, R>,
     alternatives: Alts,

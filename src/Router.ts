@@ -151,6 +151,7 @@ export declare namespace Router {
    * @since 0.1.0
    * @category models
    */
+  // `any`: every instance whatever its type parameters (some are contravariant, so `unknown` would not accept them all)
   export type Any = Router<any, any, any>
 }
 

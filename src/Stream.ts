@@ -113,6 +113,7 @@ export declare namespace StreamPrimitive {
    * @since 0.1.0
    * @category models
    */
+  // `any`: every instance whatever its type parameters (some are contravariant, so `unknown` would not accept them all)
   export type Any = StreamPrimitive<any, any, any, any>
 }
 

@@ -62,9 +62,11 @@ type Resume<Out, E> = (exit: Exit.Exit<Out, E>) => void
 interface Caller<Out, E> {
   readonly resume: Resume<Out, E>
   /** The caller's fiber, watched for its exit; none for items offered by a list (`Primitive.forEach`). */
+  // `any`: the batch's own fiber and slots hold items of the primitive's input type, erased in the queue
   readonly fiber: Fiber.RuntimeFiber<any, any> | undefined
   /** Leaves the batch when the caller's fiber ends unanswered (it was interrupted). */
   readonly onExit: (() => void) | undefined
+  // `any`: the batch's own fiber and slots hold items of the primitive's input type, erased in the queue
   slot: Slot<any, Out, E> | undefined
 }
 
@@ -98,6 +100,7 @@ const checkConcurrency = (owner: string, value: unknown): number =>
     infinite: true
   })
 
+// `any`: the implementation behind typed public overloads: the types are checked at call sites
 const checkOptions = (input: Batch.Options<any, any, any, any, any>): Checked => {
   if (typeof input !== "object" || input === null) {
     return check.invalidShape("Batch.make", `the options must be an object, got ${check.show(input)}`)

@@ -77,6 +77,7 @@ export const chunked = dual<
 // as a RequestResolver
 // ---------------------------------------------------------------------------
 
+// `any`: one request tag for every batched primitive: `Batch.request` restores the types
 const makeRequest = Request.tagged<Batch.BatchRequest<any, any, any>>("flowtune/BatchRequest")
 
 /** @internal */

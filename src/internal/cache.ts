@@ -80,6 +80,7 @@ export const makeTiers = (tiers: ReadonlyArray<Cache.Tier>): Effect.Effect<Cache
   })
 
 /** @internal */
+// `any`: a tier constructor's error and requirements flow into the layer's own type
 export const layer = (...tiers: ReadonlyArray<Effect.Effect<Cache.Tier, any, any>>) =>
   Layer.scoped(
     tiersTag(),

@@ -45,6 +45,7 @@ export interface Config {
 
 /** An in-process computation that identical calls join. @internal */
 export interface Flight {
+  // `any`: one flight per key: its types are those of the primitive that opened it, restored by the caller
   readonly deferred: Deferred.Deferred<any, any>
   waiters: number
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -121,6 +122,7 @@ export interface ConfigInput {
   readonly name: string
   readonly namespace: unknown
   readonly version?: unknown
+  // `any`: the store encodes with the schema its cached primitive gives; the store itself is untyped
   readonly schema?: Schema.Schema<any, any, never> | undefined
   readonly ttl?: unknown
   readonly capacity?: unknown
@@ -177,6 +179,7 @@ const guarded = <A>(
   budget: Tier.Budget,
   remote: number,
   operation: string,
+  // `any`: any tier operation's error: every one is caught here and turned into `onError`
   effect: Effect.Effect<A, any>,
   onError: A,
   options?: Tier.Guard

@@ -47,6 +47,7 @@ const tiersTag = (): typeof Cache.CacheTiers => Cache.CacheTiers
 interface CachedInfo {
   readonly namespace: string
   readonly version: string
+  // `any`: a key function of any input: the public overloads check it
   readonly key: (input: any) => string
   readonly config: Config
 }
@@ -54,6 +55,7 @@ interface CachedInfo {
 // The public type declares the namespace, version and key under `TypeId`; the config rides along.
 const Info = field<CachedInfo>(TypeId)
 // Every `Cache.Cached` is built by `wrap`, with its info.
+// `any`: a value of any type parameters: only the fields they share are read
 const infoOf = (cached: Cache.Cached<any, any, any, any>): CachedInfo => Info.get(cached)!
 
 /** @internal */
@@ -61,6 +63,7 @@ export const wrap = dual(
   (args) => Primitive.isPrimitive(args[0]),
   <In, Out, E, R>(
     self: Primitive.Primitive<In, Out, E, R>,
+    // `any`: a key function of any input: the public overloads check it
     options: Cache.WrapOptions<In, Out, any> = {}
   ): Cache.Cached<In, Out, E, R> => {
     const owner = `cache(${self.name})`
@@ -134,6 +137,7 @@ const withRuntime = <A>(f: (runtime: Runtime) => Effect.Effect<A>): Effect.Effec
   Effect.flatMap(tiersTag(), (tiers) => f(tiers.runtime))
 
 /** @internal */
+// `any`: a value of any type parameters: only the fields they share are read
 export const stats = (cached: Cache.Cached<any, any, any, any>): Effect.Effect<Cache.Stats, never, Cache.CacheTiers> =>
   withRuntime((runtime) =>
     Effect.sync(() => {
@@ -164,6 +168,7 @@ const invalidateKey = (s: Store, key: string): Effect.Effect<void> =>
 /** @internal */
 export const invalidate = dual(
   2,
+  // `any`: a value of any type parameters: only the fields they share are read
   (cached: Cache.Cached<any, any, any, any>, input: unknown): Effect.Effect<void, never, Cache.CacheTiers> => {
     const info = infoOf(cached)
     return withRuntime((runtime) =>

@@ -103,6 +103,7 @@ export const make = (options: Concurrency.Options): Effect.Effect<Concurrency.Li
     gradient: gradient.config(owner, algorithm, options),
     isOverload: options.isOverload === undefined ? isOverload : opts.func(owner, "isOverload", options.isOverload)
   }
+  // `any`: a metric of any kind: `M` carries the kind back to the caller
   const tag = <M extends Metric.Metric<any, any, any>>(metric: M): M =>
     // `tagged` keeps the metric's kind but its signature forgets it.
     Metric.tagged(metric, "limiter", name) as M

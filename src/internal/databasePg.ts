@@ -31,12 +31,16 @@ import { importPeer, MissingPeerDependency } from "./peer.js"
 // -----------------------------------------------------------------------------
 
 interface PgEmitter {
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   on(event: string, listener: (...args: ReadonlyArray<any>) => void): unknown
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   once(event: string, listener: (...args: ReadonlyArray<any>) => void): unknown
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   off(event: string, listener: (...args: ReadonlyArray<any>) => void): unknown
 }
 
 interface PgConnection extends PgEmitter {
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   prependListener(event: string, listener: (...args: ReadonlyArray<any>) => void): unknown
   readonly stream: { destroy(): void }
   connect(portOrPath: number | string, host?: string): void
@@ -60,6 +64,7 @@ export interface PgPoolClient extends PgEmitter {
 
 /** @internal */
 export interface PgPool extends PgEmitter {
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   query: (...args: ReadonlyArray<any>) => any
   end(): Promise<void>
   readonly totalCount: number
@@ -138,6 +143,7 @@ const installCancel = (pg: PgModule, pool: PgPool, grace: number) => {
     if (client.processID !== null) clients.delete(client.processID)
   })
   const query = pool.query.bind(pool)
+  // `any`: pg's EventEmitter and query signatures are untyped; mirrored as they are
   pool.query = (...args: ReadonlyArray<any>) => {
     const [text, callback] = args
     const match = typeof text === "string" && typeof callback === "function" ? driverCancel.exec(text) : null

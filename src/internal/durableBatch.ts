@@ -88,6 +88,7 @@ interface Checked {
   readonly key: ((item: unknown) => string) | undefined
 }
 
+// `any`: the implementation behind typed public overloads: the types are checked at call sites
 const checkOptions = (name: unknown, input: DurableBatch.Options<any, any, any, any, any, any, any>): Checked => {
   const checkedName = check.nonEmptyString(owner, "name", name)
   if (typeof input !== "object" || input === null) {
@@ -211,5 +212,6 @@ export const make = <In, Out, E, R, II, OI, EI>(
     annotations: { entity: entity.type, spread },
     body
   })
+  // `any`: the implementation behind the typed `DurableBatch.make`: the public signature types the result
   return { name: checked.name, entity, layer, primitive } as any
 }

@@ -41,6 +41,7 @@ export const fanOut = <A, E, R>(
     const fiberRefs = parent.getFiberRefs()
     const runtime = Runtime.make<R>({
       // The parent fiber's context is, by construction, the `R` this effect requires.
+      // `any`: the parent's context is the caller's `R`; the fiber's context slot is typed `Context<never>`
       context: parentContext as any,
       runtimeFlags: status.runtimeFlags,
       fiberRefs

@@ -124,6 +124,7 @@ const parseDelay = (owner: string, delay: unknown) => {
 const charging = <A, E, R>(effect: Effect.Effect<A, E, R>, ...ledgers: ReadonlyArray<CostLedger.Ledger>) =>
   Effect.locallyWith(effect, CostLedger.currentLedgers, (open) => [...open, ...ledgers])
 
+// `any`: a metric of any kind: `M` carries the kind back to the caller
 const tagged = <M extends Metric.Metric<any, any, any>>(metric: M, name: string): M =>
   // `tagged` keeps the metric's kind but its signature forgets it.
   Metric.tagged(metric, "primitive", name) as M
@@ -259,5 +260,6 @@ export const isHedged = (u: unknown): u is Hedge.Hedged<unknown, unknown, unknow
   Primitive.isPrimitive(u) && StateField.get(u) !== undefined
 
 /** @internal */
+// `any`: a value of any type parameters: only the fields they share are read
 export const stats = (self: Hedge.Hedged<any, any, any, any>): Effect.Effect<Hedge.Stats> =>
   Effect.sync(() => snapshot(StateField.get(self)!))

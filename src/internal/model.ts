@@ -216,6 +216,7 @@ export const callOnce = (
   call: modelContext.CallSettings,
   toolkit?: Toolkit.WithHandler<any> // `any`: the loop decodes tool calls itself, by name
 ): Effect.Effect<
+  // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
   { readonly response: LanguageModel.GenerateTextResponse<any>; readonly completion: Model.Completion },
   Model.ModelError,
   LanguageModel.LanguageModel
@@ -225,6 +226,7 @@ export const callOnce = (
     const prices = yield* modelContext.Prices
     const requested = call.model ?? provider.model
     const start = yield* Clock.currentTimeMillis
+    // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
     const generate: Effect.Effect<LanguageModel.GenerateTextResponse<any>, unknown, LanguageModel.LanguageModel> =
       toolkit === undefined
         ? LanguageModel.generateText({ prompt })

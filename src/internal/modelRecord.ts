@@ -40,6 +40,7 @@ export const metrics = {
 }
 
 /** @internal */
+// `any`: a metric of any kind: `M` carries the kind back to the caller
 export const tags = (primitive: string, model: string) => <M extends Metric.Metric<any, any, any>>(metric: M): M =>
   // `tagged` keeps the metric's kind but its signature forgets it.
   metric.pipe(Metric.tagged("primitive", primitive), Metric.tagged("model", model)) as M

@@ -311,6 +311,7 @@ export const service = (
   constructorParams: LanguageModel.ConstructorParams
 ): Effect.Effect<LanguageModel.Service> =>
   Effect.map(LanguageModel.make(constructorParams), (base): LanguageModel.Service => {
+    // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
     const text = (options: LanguageModel.GenerateTextOptions<any>) =>
       Effect.useSpan("LanguageModel.generateText", {
         captureStackTrace: false,
@@ -324,6 +325,7 @@ export const service = (
           span
         }).pipe(
           Effect.flatMap(decodeParts),
+          // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
           Effect.map((content) => new LanguageModel.GenerateTextResponse<any>(content)),
           Effect.catchTag(
             "ParseError",
@@ -332,6 +334,7 @@ export const service = (
           ),
           Effect.provideService(IdGenerator.IdGenerator, IdGenerator.defaultIdGenerator)
         ))
+    // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
     const generateText = (options: LanguageModel.GenerateTextOptions<any>) =>
       options.toolkit !== undefined
         ? base.generateText(options)

@@ -34,6 +34,7 @@ export const generateWithTools = <const Tools extends Record<string, AnyTool>>(
   Model.Input,
   Model.ToolsCompletion,
   Model.ModelError | Model.ToolFailed | Model.ToolRoundsExceeded,
+  // `any`: a record of tools of any types: each tool's own types are read back with `infer`
   LanguageModel.LanguageModel | (Tools[keyof Tools] extends Model.Tool<any, any, any, infer R> ? R : never)
 > => {
   const config = internal.settings(options, "Model.generateWithTools", 2)
@@ -60,6 +61,7 @@ export const generateWithTools = <const Tools extends Record<string, AnyTool>>(
   })
   const toolkit = Toolkit.make(...aiTools)
   // Tool calls are resolved by the loop below, never by `@effect/ai`.
+  // `any`: @effect/ai's toolkit parameter: calls with and without tools share this code
   const withHandler: Toolkit.WithHandler<any> = {
     tools: toolkit.tools,
     handle: () => Effect.dieMessage("flowtune runs tool calls itself")

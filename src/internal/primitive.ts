@@ -68,7 +68,9 @@ const BodyKey = Symbol.for("flowtune/Primitive/body")
 const UntracedKey = Symbol.for("flowtune/Primitive/untraced")
 const NamedKey = Symbol.for("flowtune/Primitive/named")
 interface Internal {
+  // `any`: a body of any primitive: `Primitive<In, Out, E, R>` types it at the surface
   [BodyKey]: (input: any) => Effect.Effect<any, any, any>
+  // `any`: a body of any primitive: `Primitive<In, Out, E, R>` types it at the surface
   [UntracedKey]: (input: any) => Effect.Effect<any, any, any>
 }
 const bodyOf = <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>): (input: In) => Effect.Effect<Out, E, R> =>
@@ -415,6 +417,7 @@ export const parallel = (
  *
  * @internal
  */
+// `any`: items of any batched primitive: `forEach`'s signature types them
 export const itemQueue: Field<ItemQueue<any, any, any>> = field(Symbol.for("flowtune/Primitive/itemQueue"))
 
 /** @internal */
@@ -439,14 +442,17 @@ export const forEach = dual<
     name,
     kind: "forEach",
     children: [self],
+    // `any`: the items of the primitive `forEach` maps: its public signature types them
     body: (items: ReadonlyArray<any>) =>
       Effect.flatMap(fanOut(items.length, (i) => self.run(items[i]), fanOptions), collectFailFast),
     // No span in this run: a batched primitive takes the whole list in one
     // step, with no fiber per item (18 us an item -> under 1 us, bench/batch.ts);
     // any other runs its body per item without a tracer check each.
     untraced: queue === undefined
+      // `any`: the items of the primitive `forEach` maps: its public signature types them
       ? (items: ReadonlyArray<any>) =>
         Effect.flatMap(fanOut(items.length, (i) => untraced(items[i]), fanOptions), collectFailFast)
+      // `any`: the items of the primitive `forEach` maps: its public signature types them
       : (items: ReadonlyArray<any>) => Effect.flatMap(fanOutQueued(items, queue, fanOptions), collectFailFast)
   })
 })

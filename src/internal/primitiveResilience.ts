@@ -31,6 +31,7 @@ export const retry = dual<
   }
   // `any`: the schedule's and predicate's types were checked by `RetryOptions`; `Effect.retry`'s overloads cannot
   // be selected from an options object built at run time.
+  // `any`: Effect's `retry` overloads do not take a schedule-or-options value built at run time
   const policy: { schedule: Schedule.Schedule<any, any, any>; while?: (e: any) => boolean } = {
     schedule: options.schedule
   }
@@ -39,6 +40,7 @@ export const retry = dual<
     name: options.name === undefined ? owner : Options.nonEmptyString(owner, "name", options.name),
     kind: "retry",
     children: [self],
+    // `any`: Effect's `retry` overloads do not take a schedule-or-options value built at run time; the result keeps the primitive's own types
     body: (input) => Effect.retry(self.run(input), policy as any) as Effect.Effect<any, any, any>
   })
 })
@@ -71,6 +73,7 @@ export const timeout = dual<
 export const fallback = (
   self: Primitive.Primitive.Any,
   alternatives: ReadonlyArray<Primitive.Primitive.Any>,
+  // `any`: the implementation behind typed public overloads: the types are checked at call sites
   options?: Primitive.FallbackOptions<any>
 ): Primitive.Primitive.Any => {
   checkOptions("fallback", options)

@@ -103,6 +103,7 @@ interface Entry {
 }
 
 /** @internal */
+// `any`: the implementation behind typed public overloads: the types are checked at call sites
 export const make = (options: Router.MakeOptions<Router.Routes, any, any, any>): Router.Router.Any => {
   if (typeof options !== "object" || options === null) {
     return options_.invalid("Router.make", "options", "an object with `routes` and `select`", options)

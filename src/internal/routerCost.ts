@@ -30,6 +30,7 @@ export const makeCostOf = (
   router: string,
   route: string,
   primitive: Primitive.Primitive.Any,
+  // `any`: the route's input type is erased in the router's implementation
   option: number | Router.RouteCost<any> | undefined
 ): CostOf => {
   // Without a `costs` entry the costs come from the route's annotations.
@@ -40,6 +41,7 @@ export const makeCostOf = (
   if (typeof option === "object" && option.usage !== undefined) {
     options_.func(router, `costs.${route}.usage`, option.usage)
   }
+  // `any`: the route's input type is erased in the router's implementation
   const spec: Router.RouteCost<any> = option === undefined
     ? {
       perCall: primitive.annotations.costPerCall,

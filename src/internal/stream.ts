@@ -40,11 +40,13 @@ const SourceKey = Symbol.for("flowtune/Stream/source")
 interface Internal {
   // `any`: the body and source of a primitive of any type.
   [BodyKey]: (input: any) => EffectStream.Stream<any, any, any>
+  // `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
   [SourceKey]: Direct.Source<any>
 }
 const bodyOf = <In, A, E, R>(
   self: FlowStream.StreamPrimitive<In, A, E, R>
 ): (input: In) => EffectStream.Stream<A, E, R> => (self as unknown as Internal)[BodyKey]
+// `any`: a value of any type parameters: only the fields they share are read
 const sourceOf = <In>(self: FlowStream.StreamPrimitive<In, any, any, any>): Direct.Source<In> =>
   (self as unknown as Internal)[SourceKey]
 

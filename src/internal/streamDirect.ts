@@ -30,16 +30,21 @@ import { makeRunState, observe, recordRun, taggedMetrics } from "./streamMetrics
 // `any`: a source of any element type; `mapped` composes the element functions.
 /** @internal */
 export interface Source<In> {
+  // `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
   readonly iterable?: ((input: In) => Iterable<any>) | undefined
+  // `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
   readonly asyncIterable?: ((input: In, signal: AbortSignal) => AsyncIterable<any>) | undefined
   readonly onError?: ((error: unknown) => unknown) | undefined
   /** Any other source: an Effect stream, read with `runForEachChunk` (no scope, finalizer or span per run). */
+  // `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
   readonly stream?: ((input: In) => EffectStream.Stream<any, any, any>) | undefined
   /** `map`/`mapChunks` applied after the source, in order. */
+  // `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
   readonly chunk?: ((chunk: Chunk.Chunk<any>) => Chunk.Chunk<any>) | undefined
 }
 
 /** The source followed by one more chunk function. @internal */
+// `any`: the element type is erased inside the engine; `StreamPrimitive` types it at the public surface
 export const mapped = <In>(source: Source<In>, f: (chunk: Chunk.Chunk<any>) => Chunk.Chunk<any>): Source<In> => {
   const before = source.chunk
   return { ...source, chunk: before === undefined ? f : (chunk) => f(before(chunk)) }

@@ -80,6 +80,7 @@ export const metrics = {
 // Metrics are resolved once per primitive from keys that already carry the
 // tags: `Metric.tagged` merges tag arrays on every update, which defeats
 // Effect's hook cache and made metric updates most of a run's CPU time.
+// `any`: a metric of any kind: `M` carries the kind back to the caller
 const keyed = <Type extends MetricKeyType.MetricKeyType<any, any>>(
   key: MetricKey.MetricKey<Type>,
   tags: Record<string, string>
