@@ -25,6 +25,7 @@ describe("Cache single-flight across processes (Redis lease)", () => {
       const cached = Primitive.make(
         "expensive",
         (q: string) =>
+          // Real time on purpose: two runtimes race for a lease in the real Redis, whose expiry is wall-clock.
           Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.as(Effect.sleep("300 millis"), `answer ${q}`))
       ).pipe(
         Cache.wrap({ schema: Schema.String, namespace: `sf${namespaces++}` })
@@ -79,12 +80,12 @@ describe("Cache single-flight across processes (Redis lease)", () => {
     Effect.gen(function*() {
       const calls = yield* Ref.make(0)
       const cached = Primitive.make("long", (q: string) =>
+        // Real time on purpose: the computation must outlast the real Redis lease ttl so renewal is exercised.
         Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.as(Effect.sleep("700 millis"), q))).pipe(
           Cache.wrap({ schema: Schema.String, namespace: `sf${namespaces++}` })
         )
       // The lease lives 200 ms unless renewed; the computation takes 700 ms.
-      const tiers = () =>
-        Cache.layer(env.redisTier({ timeout, lease: { ttl: "200 millis", poll: "10 millis" } }))
+      const tiers = () => Cache.layer(env.redisTier({ timeout, lease: { ttl: "200 millis", poll: "10 millis" } }))
       const results = yield* Effect.all([
         Effect.provide(cached.run("x"), tiers()),
         Effect.zipRight(Effect.sleep("50 millis"), Effect.provide(cached.run("x"), tiers()))
