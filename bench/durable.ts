@@ -24,6 +24,7 @@ import * as DurablePg from "../src/Durable/Pg.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort } from "../test/support/cacheRedisServer.js"
 import { threeSteps } from "../test/support/durableWorkflow.js"
+import { dropPrefixedTables, psql as runPsql } from "../test/support/services.js"
 import { measureAll, pairedRatios, type Suite } from "./harness.js"
 
 const steps = 10
@@ -64,7 +65,7 @@ const workflow = (name: string) =>
 
 const onPostgres = async (url: string, workflows: number) => {
   const prefix = `flowtune_bench${process.pid}`
-  const psql = (sql: string) => execFileSync("psql", [url, "-qAtc", sql], { encoding: "utf8" }).trim()
+  const psql = (sql: string) => runPsql(url, sql)
   const wf = workflow("bench-pg")
   const port = await freePort()
   const runtime = ManagedRuntime.make(
@@ -85,10 +86,7 @@ const onPostgres = async (url: string, workflows: number) => {
     return { msPerActivity, bytesPerActivity: bytes / ((workflows + 1) * steps) }
   } finally {
     await runtime.dispose()
-    const tables = psql(
-      `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
-    )
-    if (tables) psql(`drop table if exists ${tables} cascade`)
+    dropPrefixedTables(url, prefix)
   }
 }
 
@@ -99,7 +97,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Workflows per second with `runners` runner processes on a fresh prefix. */
 const throughput = async (url: string, runners: number, workflows: number) => {
   const prefix = `flowtune_bench${process.pid}_${runners}r`
-  const psql = (sql: string) => execFileSync("psql", [url, "-qAtc", sql], { encoding: "utf8" }).trim()
+  const psql = (sql: string) => runPsql(url, sql)
   const children: Array<ChildProcess> = []
   const client = ManagedRuntime.make(DurablePg.layer({ url, prefix, pollInterval: "20 millis" }))
   const deadline = (ms: number, what: string) => {
@@ -160,10 +158,7 @@ const throughput = async (url: string, runners: number, workflows: number) => {
   } finally {
     for (const child of children) child.kill("SIGKILL")
     await client.dispose()
-    const tables = psql(
-      `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
-    )
-    if (tables) psql(`drop table if exists ${tables} cascade`)
+    dropPrefixedTables(url, prefix)
   }
 }
 

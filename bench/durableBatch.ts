@@ -13,13 +13,14 @@ import * as TestRunner from "@effect/cluster/TestRunner"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Batch from "../src/Batch.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort } from "../test/support/cacheRedisServer.js"
 import { shardingPg, tagBatch } from "../test/support/durableBatchRunner.js"
+import { dropPrefixedTables } from "../test/support/services.js"
 import { measureAll, pairedRatios, type Suite } from "./harness.js"
 
 const callers = 100
@@ -44,7 +45,6 @@ const processCpuNs = (pid: number) => {
 
 const acrossProcesses = async (url: string, quick: boolean) => {
   const prefix = `flowtune_benchb${process.pid}`
-  const psql = (sql: string) => execFileSync("psql", [url, "-qAtc", sql], { encoding: "utf8" }).trim()
   let child: ChildProcess | undefined
   const batch = tagBatch({ windowMs: 0, maxBatchSize: callers })
   const client = ManagedRuntime.make(shardingPg({ url, prefix }))
@@ -96,10 +96,7 @@ const acrossProcesses = async (url: string, quick: boolean) => {
     child?.kill("SIGKILL")
     await client.dispose()
     await local.dispose()
-    const tables = psql(
-      `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
-    )
-    if (tables) psql(`drop table if exists ${tables} cascade`)
+    dropPrefixedTables(url, prefix)
   }
 }
 

@@ -54,6 +54,20 @@ const valueOf = <M extends Metric.Metric<any, any, any>>(metric: M, tags: Record
   return Metric.value(tagged)
 }
 
+// A tracer that keeps every span it opens, on top of the current one.
+const recordingTracer = Effect.map(Effect.tracer, (base) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span(...args) {
+      const span = base.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: base.context
+  })
+  return { recording, spans }
+})
+
 describe("Stream", () => {
   describe("time to first token", () => {
     it.effect("the guide: first token at 0.3 s, complete at 2.5 s, 8.3x perceived", () =>
@@ -106,16 +120,7 @@ describe("Stream", () => {
 
     it.effect("puts the timings on the span, and checkpoints on the run's timeline", () =>
       Effect.gen(function*() {
-        const spans: Array<Tracer.Span> = []
-        const base = yield* Effect.tracer
-        const recording = Tracer.make({
-          span(...args) {
-            const span = base.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: base.context
-        })
+        const { recording, spans } = yield* recordingTracer
         const llm = FlowStream.make("traced.llm", (_: string) => guideStream())
         const fiber = yield* Effect.fork(
           Effect.gen(function*() {
@@ -443,16 +448,7 @@ describe("Stream", () => {
 
     it.effect("with a recording tracer, the run goes through the stream and its span", () =>
       Effect.gen(function*() {
-        const spans: Array<Tracer.Span> = []
-        const base = yield* Effect.tracer
-        const recording = Tracer.make({
-          span(...args) {
-            const span = base.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: base.context
-        })
+        const { recording, spans } = yield* recordingTracer
         const source = FlowStream.fromIterable("direct.traced", (n: number) => tokens(n))
         const text = yield* Primitive.run(FlowStream.collectText(source), 3).pipe(Effect.withTracer(recording))
         assert.strictEqual(text, "t0 t1 t2 ")

@@ -3,11 +3,12 @@
 // owns the key's shard; its batches must mix items of both processes, and every caller must get its
 // own answer. Tables use this test's own prefix and are dropped afterwards.
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freePort } from "../support/cacheRedisServer.js"
+import { dropPrefixedTables, psql as runPsql } from "../support/services.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const prefix = `flowtune_b${process.pid}`
@@ -18,8 +19,7 @@ const items = 24
 const script = join(import.meta.dirname, "..", "support", "durableBatchRunner.ts")
 const children = new Set<ChildProcess>()
 
-const psql = (sql: string) =>
-  execFileSync("psql", [databaseUrl, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], { encoding: "utf8" }).trim()
+const psql = (sql: string) => runPsql(databaseUrl, sql)
 
 const startRunner = async (name: string) => {
   const port = await freePort()
@@ -61,10 +61,7 @@ const waitFor = async (what: string, ok: () => boolean, ms: number, details: () 
 
 afterAll(async () => {
   await Promise.all([...children].map(kill))
-  const tables = psql(
-    `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
-  )
-  if (tables) psql(`drop table if exists ${tables} cascade`)
+  dropPrefixedTables(databaseUrl, prefix)
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,6 +18,7 @@ import { deletedTotal } from "../../src/internal/durableRetention.js"
 import * as Primitive from "../../src/Primitive.js"
 import { freePort } from "../support/cacheRedisServer.js"
 import { approval, approved, threeSteps } from "../support/durableWorkflow.js"
+import { dropPrefixedTables, psql as runPsql } from "../support/services.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const prefix = `flowtune_t${process.pid}`
@@ -75,8 +76,7 @@ const waitForAsync = async (what: string, ok: () => Promise<boolean>, ms: number
   }
 }
 
-const psql = (sql: string) =>
-  execFileSync("psql", [databaseUrl, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], { encoding: "utf8" })
+const psql = (sql: string) => runPsql(databaseUrl, sql)
 
 const client = ManagedRuntime.make(DurablePg.layer({ url: databaseUrl, prefix, pollInterval: "100 millis" }))
 
@@ -87,11 +87,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await client.dispose()
-  const tables = psql(
-    `select string_agg(quote_ident(tablename), ',') from pg_tables where tablename like '${prefix}\\_%'`
-  )
-    .trim()
-  if (tables) psql(`drop table if exists ${tables} cascade`)
+  dropPrefixedTables(databaseUrl, prefix)
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -138,7 +134,7 @@ describe("Durable on PostgreSQL, real runner processes", () => {
   it("two runners share the work; when one is killed the other finishes every execution", async () => {
     const [a, b] = [await startRunner(), await startRunner()]
     // Shards are split once both runners are registered and each has refreshed its assignments
-    // (every 3 s): before that the first runner holds every shard.
+    // (a few seconds): before that the first runner holds every shard.
     const registered = () =>
       psql(
         `select count(*) from ${prefix}_runners where healthy and (address like '%:${
