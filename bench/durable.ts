@@ -18,14 +18,13 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import * as Durable from "../src/Durable.js"
 import * as DurablePg from "../src/Durable/Pg.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort } from "../test/support/cacheRedisServer.js"
 import { threeSteps } from "../test/support/durableWorkflow.js"
 import { dropPrefixedTables, psql as runPsql } from "../test/support/services.js"
-import { measureAll, pairedRatios, type Suite } from "./harness.js"
+import { measureAll, pairedRatios, repoFile, type Suite } from "./harness.js"
 
 const steps = 10
 const step = (i: number) => Primitive.make(`step${i}`, (s: string) => Effect.succeed(`${s}.${i}`))
@@ -90,7 +89,7 @@ const onPostgres = async (url: string, workflows: number) => {
   }
 }
 
-const runnerScript = fileURLToPath(new URL("../test/support/durableRunner.ts", import.meta.url))
+const runnerScript = repoFile("test/support/durableRunner.ts")
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -15,13 +15,12 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import * as Batch from "../src/Batch.js"
 import * as Primitive from "../src/Primitive.js"
 import { freePort } from "../test/support/cacheRedisServer.js"
 import { shardingPg, tagBatch } from "../test/support/durableBatchRunner.js"
 import { dropPrefixedTables } from "../test/support/services.js"
-import { measureAll, pairedRatios, type Suite } from "./harness.js"
+import { measureAll, pairedRatios, repoFile, type Suite } from "./harness.js"
 
 const callers = 100
 const items = Array.from({ length: callers }, (_, i) => `1:${i}`)
@@ -35,7 +34,7 @@ const inProcess = Batch.make({
   window: 0
 })
 
-const runnerScript = fileURLToPath(new URL("../test/support/durableBatchRunner.ts", import.meta.url))
+const runnerScript = repoFile("test/support/durableBatchRunner.ts")
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** CPU nanoseconds a process has used so far (utime + stime from /proc, in clock ticks of 10 ms). */
 const processCpuNs = (pid: number) => {

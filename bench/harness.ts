@@ -15,6 +15,7 @@
  * within one run are not.
  */
 import { availableParallelism, loadavg } from "node:os"
+import { fileURLToPath } from "node:url"
 
 /** One thing to time. `run` performs `ops` operations (default 1). */
 export interface Case {
@@ -190,6 +191,13 @@ export const settings = (options: SuiteOptions): MeasureOptions =>
   options.quick ? { rounds: 3, timePerRoundMs: 60, warmupMs: 30 } : { rounds: 9, timePerRoundMs: 150, warmupMs: 200 }
 
 /** The 1-minute load average and the core count, for the report. */
+/**
+ * The absolute path of a file of the repository (a test support script a
+ * suite spawns), from the sources (`bench/`) or compiled (`.bench/bench/`).
+ */
+export const repoFile = (relative: string): string =>
+  fileURLToPath(new URL((import.meta.url.endsWith(".ts") ? "../" : "../../") + relative, import.meta.url))
+
 export const load = (): string => `load ${loadavg()[0]!.toFixed(2)} on ${navigatorCores()} cores`
 
 const navigatorCores = () => availableParallelism()

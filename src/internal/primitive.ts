@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
@@ -186,6 +187,17 @@ export const make = <In, Out, E = never, R = never>(
 ): Primitive.Primitive<In, Out, E, R> =>
   unsafeMake({ name, kind: "step", body: checkFunction(name, "f", f), annotations: options?.annotations })
 
+/**
+ * The function of a `fromFunction` step. Such a step cannot suspend, so where
+ * it is a branch of `parallel` or the primitive of `forEach` (and no span is
+ * opened) it is called in place, in index order, which is the order its fiber
+ * would have run it in: a fiber buys a synchronous call nothing.
+ *
+ * @internal
+ */
+// `any`: the function of any `fromFunction` step: the step's type checks it at the surface
+export const syncFunction: Field<(input: any) => unknown> = field(Symbol.for("flowtune/Primitive/syncFunction"))
+
 /** @internal */
 export const fromFunction = <In, Out>(
   name: string,
@@ -197,7 +209,8 @@ export const fromFunction = <In, Out>(
     name,
     kind: "step",
     body: (input: In) => Effect.sync(() => f(input)),
-    annotations: options?.annotations
+    annotations: options?.annotations,
+    fields: syncFunction.of(f)
   })
 }
 
@@ -367,6 +380,15 @@ const branchContexts = (keys: ReadonlyArray<string>) => (parent: Context.Context
     : Context.add(parent, WorkflowContext.WorkflowContext, WorkflowContext.child(context, keys[index]!))
 }
 
+// A plain function's outcome as the exit its fiber would have ended with (a throw is a defect).
+const callExit = (f: (input: unknown) => unknown, input: unknown): Exit.Exit<unknown> => {
+  try {
+    return Exit.succeed(f(input))
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
 /** @internal */
 export const parallel = (
   branches: ReadonlyArray<Primitive.Primitive.Any> | Readonly<Record<string, Primitive.Primitive.Any>>,
@@ -401,13 +423,19 @@ export const parallel = (
       ? (input: unknown) => Effect.map(Effect.flatMap(run(input), collectFailFast), shape)
       : (input: unknown) => Effect.map(run(input), shape)
   }
+  const functions = list.map((branch) => syncFunction.get(branch))
   return unsafeMake({
     name,
     kind: "parallel",
     children: list,
     body: bodyOver(list.map((branch) => branch.run)),
-    // No span in this run: each branch fiber runs its body without its own tracer check.
-    untraced: bodyOver(list.map(untracedOf))
+    // No span in this run: each branch fiber runs its body without its own
+    // tracer check, and branches that are plain functions need no fiber.
+    untraced: functions.every((f) => f !== undefined)
+      ? failFast
+        ? (input: unknown) => Effect.sync(() => shape(functions.map((f) => f(input))))
+        : (input: unknown) => Effect.sync(() => shape(functions.map((f) => callExit(f, input))))
+      : bodyOver(list.map(untracedOf))
   })
 }
 
@@ -438,6 +466,7 @@ export const forEach = dual<
   const fanOptions = { concurrency, failFast: true }
   const untraced = untracedOf(self)
   const queue = itemQueue.get(self)
+  const f = syncFunction.get(self)
   return unsafeMake({
     name,
     kind: "forEach",
@@ -448,7 +477,10 @@ export const forEach = dual<
     // No span in this run: a batched primitive takes the whole list in one
     // step, with no fiber per item (18 us an item -> under 1 us, bench/batch.ts);
     // any other runs its body per item without a tracer check each.
-    untraced: queue === undefined
+    untraced: f !== undefined
+      // `any`: the items of the primitive `forEach` maps: its public signature types them
+      ? (items: ReadonlyArray<any>) => Effect.sync(() => items.map((item) => f(item)))
+      : queue === undefined
       // `any`: the items of the primitive `forEach` maps: its public signature types them
       ? (items: ReadonlyArray<any>) =>
         Effect.flatMap(fanOut(items.length, (i) => untraced(items[i]), fanOptions), collectFailFast)
