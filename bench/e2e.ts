@@ -8,9 +8,12 @@
  * the runtime, not the model. 10,000 requests with 1,000 in flight per round
  * (`--quick`: 2,000 with 200), every variant once per round, order rotated.
  * - flowtune: `runtime.runPromise(Primitive.run(workflow, query))` with
- *   `Router.make`, `Cache.wrap` over `Cache.layerMemory`, `Primitive.parallel`;
- *   tracing off (Effect's default tracer, no span opened) and on
- *   (`Tracing.layerMemory`, every span kept, buffer cleared each round);
+ *   `Router.make`, `Cache.wrap` over `Cache.layerMemory`, `Primitive.parallel`
+ *   of three `fromFunction` steps; tracing off (Effect's default tracer, no
+ *   span opened) and on (`Tracing.layerMemory`, every span kept, buffer
+ *   cleared each round); `flowtune.effect-branches` makes the three branches
+ *   Effect steps (`Primitive.make`), which get a fiber each where plain
+ *   functions are called in place;
  * - plain: async functions, a `Map` of promises as the cache, `Promise.all`;
  * - LangChain.js: `RunnableSequence` of a routing `RunnableLambda`, a lambda
  *   over LangChain's `InMemoryCache`, a `RunnableParallel` and a lambda;
@@ -21,124 +24,27 @@
  * collection pauses (`PerformanceObserver` "gc" entries, which are wall-clock
  * durations) as a share of the round's wall time.
  *
- * The in-flight case runs in child processes (`--expose-gc`): 20,000
- * requests (`--quick`: 5,000) parked at the model call, reporting the heap
- * held per parked request and the time to start them all; beside them the
- * floor (one bare Effect fiber parked on a Deferred) and flowtune without the
- * cache.
+ * The in-flight case (support/e2eParked.ts) runs in child processes: 100,000
+ * requests (`--quick`: 5,000) parked at the model call. The simulated model
+ * alone is support/e2eModel.ts.
  */
-import { InMemoryCache } from "@langchain/core/caches"
-import { RunnableLambda, RunnableParallel, RunnableSequence } from "@langchain/core/runnables"
 import { RunCollectorCallbackHandler } from "@langchain/core/tracers/run_collector"
-import { FakeListChatModel } from "@langchain/core/utils/testing"
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { spawnSync } from "node:child_process"
 import { PerformanceObserver } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
 import * as Cache from "../src/Cache.js"
-import * as Model from "../src/Model.js"
 import * as Primitive from "../src/Primitive.js"
-import * as Router from "../src/Router.js"
 import * as Tracing from "../src/Tracing.js"
-import { measureAll, pairedRatios, quantile, type Spread, spreadOf, type Suite } from "./harness.js"
+import { quantile, type Spread, spreadOf, type Suite } from "./harness.js"
+import { modelCalls } from "./support/e2eModel.js"
+import { parked } from "./support/e2eParked.js"
+import { flowtuneWorkflow, instantModel, langchain, plain, workload } from "./support/e2eWorkload.js"
 
 // -----------------------------------------------------------------------------
-// the workload
+// the workflows
 
-/** A fixed pseudo-random sequence (mulberry32), so every variant sees the same queries. */
-const seeded = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-/** `count` queries, about 51% of them repeats of an earlier one; `round` keeps rounds apart. */
-const workload = (count: number, round: number): Array<string> => {
-  const random = seeded(42)
-  const queries: Array<string> = []
-  for (let i = 0; i < count; i++) {
-    queries.push(
-      i > 0 && random() < 0.51
-        ? queries[Math.floor(random() * i)]!
-        : `r${round}: what does document ${i} say about topic ${Math.floor(random() * 1000)}?`
-    )
-  }
-  return queries
-}
-
-const answer = (q: string) => `answer to ${q}`
-const summary = (a: string) => a.length
-const tone = (a: string) => a.slice(0, 6)
-const tags = (a: string) => a.split(" ").length
-const aggregate = (r: { summary: number; tone: string; tags: number }) => `${r.summary}:${r.tone}:${r.tags}`
-const pick = (q: string) => (q.length % 2 === 0 ? "small" : "large")
-
-// -----------------------------------------------------------------------------
-// the three implementations
-
-const flowtuneWorkflow = (model: (name: string) => Primitive.Primitive<string, string>) => {
-  const routed = Router.make({
-    name: "route",
-    routes: { small: model("small").pipe(Cache.wrap({})), large: model("large").pipe(Cache.wrap({})) },
-    select: pick
-  })
-  const branches = Primitive.parallel({
-    summary: Primitive.fromFunction("summary", summary),
-    tone: Primitive.fromFunction("tone", tone),
-    tags: Primitive.fromFunction("tags", tags)
-  })
-  return Primitive.sequence(routed, branches, Primitive.fromFunction("aggregate", aggregate))
-}
-
-const flowtune = flowtuneWorkflow((name) => Primitive.make(name, (q: string) => Effect.succeed(answer(q))))
-
-const plain = () => {
-  const cache = new Map<string, Promise<string>>()
-  const model = async (q: string) => answer(q)
-  const cached = (route: string, q: string) => {
-    const key = `${route}\u0000${q}`
-    let hit = cache.get(key)
-    if (hit === undefined) {
-      hit = model(q)
-      cache.set(key, hit)
-    }
-    return hit
-  }
-  const branch = async <A>(f: (a: string) => A, a: string) => f(a)
-  return async (q: string) => {
-    const a = await cached(pick(q), q)
-    const [s, t, g] = await Promise.all([branch(summary, a), branch(tone, a), branch(tags, a)])
-    return aggregate({ summary: s, tone: t, tags: g })
-  }
-}
-
-const langchain = () => {
-  const cache = new InMemoryCache()
-  const model = (route: string) =>
-    RunnableLambda.from(async (q: string) => {
-      const hit = await cache.lookup(q, route)
-      if (hit !== null) return hit[0]!.text
-      const text = answer(q)
-      await cache.update(q, route, [{ text }])
-      return text
-    }).withConfig({ runName: route })
-  const small = model("small")
-  const large = model("large")
-  // LangChain's routing idiom: a lambda that returns the runnable to invoke.
-  const route = RunnableLambda.from((q: string) => (pick(q) === "small" ? small : large)).withConfig({
-    runName: "route"
-  })
-  const branches = RunnableParallel.from({
-    summary: RunnableLambda.from(summary),
-    tone: RunnableLambda.from(tone),
-    tags: RunnableLambda.from(tags)
-  })
-  return RunnableSequence.from([route, branches, RunnableLambda.from(aggregate)])
-}
+const flowtune = flowtuneWorkflow(instantModel)
+const flowtuneEffectBranches = flowtuneWorkflow(instantModel, { effectBranches: true })
 
 // -----------------------------------------------------------------------------
 // one round of one variant
@@ -208,7 +114,7 @@ interface Variant {
   readonly setup: () => Promise<{ handle: (q: string) => Promise<unknown>; release: () => Promise<void> }>
 }
 
-const flowtuneVariant = (name: string, tracing: boolean): Variant => ({
+const flowtuneVariant = (name: string, tracing: boolean, workflow = flowtune): Variant => ({
   name,
   setup: async () => {
     const layer = tracing
@@ -217,7 +123,7 @@ const flowtuneVariant = (name: string, tracing: boolean): Variant => ({
     const runtime = ManagedRuntime.make(layer as Layer.Layer<Cache.CacheTiers>)
     await runtime.runtime()
     return {
-      handle: (q) => runtime.runPromise(Primitive.run(flowtune, q)),
+      handle: (q) => runtime.runPromise(Primitive.run(workflow, q)),
       release: () => runtime.dispose()
     }
   }
@@ -226,6 +132,7 @@ const flowtuneVariant = (name: string, tracing: boolean): Variant => ({
 const variants: ReadonlyArray<Variant> = [
   flowtuneVariant("flowtune", false),
   flowtuneVariant("flowtune.recording", true),
+  flowtuneVariant("flowtune.effect-branches", false, flowtuneEffectBranches),
   { name: "plain", setup: async () => ({ handle: plain(), release: async () => {} }) },
   {
     name: "langchain",
@@ -246,158 +153,6 @@ const variants: ReadonlyArray<Variant> = [
   }
 ]
 
-// -----------------------------------------------------------------------------
-// the in-flight memory case (child process)
-
-const PARKED_CHILD = "FLOWTUNE_E2E_PARKED"
-
-const parkedChild = async (which: string, count: number) => {
-  const gc = (globalThis as { gc?: () => void }).gc!
-  const settle = () => {
-    for (let i = 0; i < 4; i++) gc()
-    return process.memoryUsage().heapUsed
-  }
-  const queries = Array.from({ length: count }, (_, i) => `parked question ${i}`)
-  let keep: unknown
-  let release: () => void = () => {}
-  const before = settle()
-  const start = performance.now()
-  if (which === "effect-fiber") {
-    // The floor: one Effect fiber parked on a Deferred, nothing else.
-    const gate = Effect.runSync(Deferred.make<void>())
-    keep = queries.map(() => Effect.runFork(Deferred.await(gate)))
-    release = () => Effect.runSync(Deferred.succeed(gate, undefined))
-  } else if (which === "flowtune" || which === "flowtune.uncached") {
-    const gate = Effect.runSync(Deferred.make<void>())
-    const model = (name: string) => Primitive.make(name, (q: string) => Effect.as(Deferred.await(gate), answer(q)))
-    const workflow = which === "flowtune"
-      ? flowtuneWorkflow(model)
-      : Primitive.sequence(
-        Router.make({ name: "route", routes: { small: model("small"), large: model("large") }, select: pick }),
-        Primitive.parallel({
-          summary: Primitive.fromFunction("summary", summary),
-          tone: Primitive.fromFunction("tone", tone),
-          tags: Primitive.fromFunction("tags", tags)
-        }),
-        Primitive.fromFunction("aggregate", aggregate)
-      )
-    const runtime = ManagedRuntime.make(Cache.layerMemory({ capacity: count * 2 }))
-    await runtime.runtime()
-    keep = queries.map((q) => runtime.runFork(Primitive.run(workflow, q)))
-    release = () => Effect.runSync(Deferred.succeed(gate, undefined))
-  } else if (which === "plain") {
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const cache = new Map<string, Promise<string>>()
-    const handle = async (q: string) => {
-      const key = `${pick(q)}\u0000${q}`
-      let hit = cache.get(key)
-      if (hit === undefined) {
-        hit = gate.then(() => answer(q))
-        cache.set(key, hit)
-      }
-      const a = await hit
-      const [s, t, g] = await Promise.all([summary(a), tone(a), tags(a)].map((x) => Promise.resolve(x)))
-      return aggregate({ summary: s as number, tone: t as string, tags: g as number })
-    }
-    keep = queries.map(handle)
-    release = () => open()
-  } else {
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const model = RunnableLambda.from(async (q: string) => {
-      await gate
-      return answer(q)
-    })
-    const chain = RunnableSequence.from([
-      RunnableLambda.from((q: string) => model.invoke(q)),
-      RunnableParallel.from({
-        summary: RunnableLambda.from(summary),
-        tone: RunnableLambda.from(tone),
-        tags: RunnableLambda.from(tags)
-      }),
-      RunnableLambda.from(aggregate)
-    ])
-    keep = queries.map((q) => chain.invoke(q))
-    release = () => open()
-  }
-  // Started: every request has reached the model and is waiting on the gate.
-  await new Promise((resolve) => setImmediate(resolve))
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  const startMs = performance.now() - start - 50
-  const after = settle()
-  process.stdout.write(JSON.stringify({
-    bytesPerRequest: (after - before) / count,
-    startMs,
-    kept: keep !== undefined
-  }))
-  release()
-  process.exit(0)
-}
-
-if (process.env[PARKED_CHILD]) {
-  const [which, count] = process.env[PARKED_CHILD]!.split(":")
-  await parkedChild(which!, Number(count))
-}
-
-const parked = (which: string, count: number): { bytesPerRequest: number; startMs: number } | string => {
-  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [PARKED_CHILD]: `${which}:${count}` },
-    encoding: "utf8",
-    timeout: 180_000,
-    maxBuffer: 1 << 20
-  })
-  try {
-    return JSON.parse(child.stdout)
-  } catch {
-    return `failed (${child.status ?? child.signal}): ${child.stderr.slice(0, 200)}`
-  }
-}
-
-// -----------------------------------------------------------------------------
-
-// -----------------------------------------------------------------------------
-// the simulated model alone
-//
-// One model call at 0 ms, 200 at a time, each through its own entry:
-// `Model.simulated` through `Primitive.run`; `Model.generate` over
-// `Model.layerSimulated`, the same simulated provider as a stock @effect/ai
-// `LanguageModel.make` service (what `Model.simulated` ran before it kept its
-// own parts decoder); LangChain's `FakeListChatModel.invoke`. Paired rounds
-// (bench/harness.ts).
-
-const modelCalls = async (quick: boolean) => {
-  const C = 200
-  const queries = Array.from({ length: C }, (_, i) => `what does document ${i} say about topic ${i % 97}?`)
-  const profile = { name: "bench-zero", latency: 0, costPerCall: 0.001 }
-  const simulated = Model.simulated(profile)
-  const generate = Model.generate({ name: "bench-zero" })
-  // the stock service, built once: `Model.layerSimulated` is @effect/ai's `LanguageModel.make`
-  const stock = await Effect.runPromise(Effect.scoped(Layer.build(Model.layerSimulated(profile))))
-  const viaStock = (q: string) => Effect.provide(Primitive.run(generate, q), stock)
-  const fake = new FakeListChatModel({ responses: ["bench-zero: an answer"] })
-  const measured = await measureAll([
-    {
-      name: "model.simulated",
-      ops: C,
-      run: () => Promise.all(queries.map((q) => Effect.runPromise(Primitive.run(simulated, q))))
-    },
-    {
-      name: "model.stock-ai-service",
-      ops: C,
-      run: () => Promise.all(queries.map((q) => Effect.runPromise(viaStock(q))))
-    },
-    { name: "model.langchain-fake", ops: C, run: () => Promise.all(queries.map((q) => fake.invoke(q))) }
-  ], quick ? { rounds: 3, timePerRoundMs: 150, warmupMs: 100 } : { rounds: 7, timePerRoundMs: 300, warmupMs: 300 })
-  return {
-    measured,
-    ...pairedRatios(measured, [
-      ["model.simulated", "model.stock-ai-service"],
-      ["model.simulated", "model.langchain-fake"]
-    ])
-  }
-}
-
 const suite: Suite = {
   name: "e2e",
   description:
@@ -405,9 +160,7 @@ const suite: Suite = {
   run: async (options) => {
     const requests = options.quick ? 2_000 : 10_000
     const inFlight = options.quick ? 200 : 1_000
-    // Two rounds, not more: on the shared 2-core machine a round of all five
-    // variants takes minutes (figures are paired per round all the same).
-    const rounds = 2
+    const rounds = options.quick ? 3 : 5
     const figures = new Map<string, Array<RoundFigures>>(variants.map((v) => [v.name, []]))
     // Warm-up: one small round of every variant, not recorded.
     for (const variant of variants) {
@@ -444,6 +197,7 @@ const suite: Suite = {
     const pairs: ReadonlyArray<readonly [string, string]> = [
       ["flowtune", "langchain"],
       ["flowtune", "plain"],
+      ["flowtune.effect-branches", "langchain"],
       ["flowtune.recording", "langchain.run-collector"],
       ["flowtune.recording", "flowtune"],
       ["langchain", "plain"]
@@ -459,9 +213,7 @@ const suite: Suite = {
         `${Math.round(new Set(workload(requests, 0)).size / requests * 100)}% distinct queries.`,
       table.join("\n")
     )
-    // 20,000 rather than the issue's 100,000: on the shared 2-core machine the
-    // cached flowtune variant needs minutes for 100,000 (see BENCHMARKS.md).
-    const parkedCount = options.quick ? 5_000 : 20_000
+    const parkedCount = options.quick ? 5_000 : 100_000
     const parkedTable = [
       `In flight: ${
         parkedCount.toLocaleString("en-US")
