@@ -17,30 +17,30 @@ import * as Router from "../Router.js"
 // accounting state
 
 interface RouteCounters {
-  readonly selected: number
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly interrupted: number
-  readonly fallbacks: number
-  readonly latencyNanos: number
-  readonly cost: number
+  selected: number
+  calls: number
+  successes: number
+  failures: number
+  interrupted: number
+  fallbacks: number
+  latencyNanos: number
+  cost: number
 }
 
 /** @internal */
 export interface State {
-  readonly calls: number
-  readonly successes: number
-  readonly failures: number
-  readonly interrupted: number
-  readonly notFound: number
-  readonly fallbacks: number
-  readonly latencyNanos: number
-  readonly cost: number
-  readonly routes: ReadonlyArray<RouteCounters>
+  calls: number
+  successes: number
+  failures: number
+  interrupted: number
+  notFound: number
+  fallbacks: number
+  latencyNanos: number
+  cost: number
+  routes: ReadonlyArray<RouteCounters>
 }
 
-const zeroRoute: RouteCounters = {
+const zeroRoute = (): RouteCounters => ({
   selected: 0,
   calls: 0,
   successes: 0,
@@ -49,7 +49,7 @@ const zeroRoute: RouteCounters = {
   fallbacks: 0,
   latencyNanos: 0,
   cost: 0
-}
+})
 
 /** @internal */
 export const emptyState = (routes: number): State => ({
@@ -61,7 +61,7 @@ export const emptyState = (routes: number): State => ({
   fallbacks: 0,
   latencyNanos: 0,
   cost: 0,
-  routes: Array.from({ length: routes }, () => zeroRoute)
+  routes: Array.from({ length: routes }, zeroRoute)
 })
 
 /** One run of one route within a call. */
@@ -91,40 +91,30 @@ export const outcomeOf = (exit: Exit.Exit<unknown, unknown>): 0 | 1 | 2 =>
   Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 2 : 1
 
 /** @internal */
-export const applyCall = (state: State, call: Call, outcome: 0 | 1 | 2, nanos: number): State => {
-  const routes = state.routes.slice()
-  let cost = 0
-  let fallbacks = 0
-  if (call.selected >= 0) {
-    const r = routes[call.selected]!
-    routes[call.selected] = { ...r, selected: r.selected + 1 }
-  }
+export const applyCall = (state: State, call: Call, outcome: 0 | 1 | 2, nanos: number): void => {
+  // In place: one call's accounting allocates nothing (readers get a snapshot).
+  const routes = state.routes
+  if (call.selected >= 0) routes[call.selected]!.selected++
   for (const a of call.attempts) {
     const r = routes[a.index]!
-    routes[a.index] = {
-      selected: r.selected,
-      calls: r.calls + 1,
-      successes: r.successes + (a.outcome === 0 ? 1 : 0),
-      failures: r.failures + (a.outcome === 1 ? 1 : 0),
-      interrupted: r.interrupted + (a.outcome === 2 ? 1 : 0),
-      fallbacks: r.fallbacks + (a.fellBack ? 1 : 0),
-      latencyNanos: r.latencyNanos + a.nanos,
-      cost: r.cost + a.cost
+    r.calls++
+    if (a.outcome === 0) r.successes++
+    else if (a.outcome === 1) r.failures++
+    else r.interrupted++
+    if (a.fellBack) {
+      r.fallbacks++
+      state.fallbacks++
     }
-    cost += a.cost
-    if (a.fellBack) fallbacks++
+    r.latencyNanos += a.nanos
+    r.cost += a.cost
+    state.cost += a.cost
   }
-  return {
-    calls: state.calls + 1,
-    successes: state.successes + (outcome === 0 ? 1 : 0),
-    failures: state.failures + (outcome === 1 ? 1 : 0),
-    interrupted: state.interrupted + (outcome === 2 ? 1 : 0),
-    notFound: state.notFound + (call.notFound ? 1 : 0),
-    fallbacks: state.fallbacks + fallbacks,
-    latencyNanos: state.latencyNanos + nanos,
-    cost: state.cost + cost,
-    routes
-  }
+  state.calls++
+  if (outcome === 0) state.successes++
+  else if (outcome === 1) state.failures++
+  else state.interrupted++
+  if (call.notFound) state.notFound++
+  state.latencyNanos += nanos
 }
 
 const mean = (total: number, n: number) => (n === 0 ? 0 : total / n)
@@ -217,8 +207,11 @@ export const record = (
   nanos: number
 ): void => {
   const cell = registry.routers.get(router)
-  if (cell === undefined) registry.routers.set(router, { state: applyCall(emptyState(routes), call, outcome, nanos) })
-  else cell.state = applyCall(cell.state, call, outcome, nanos)
+  if (cell === undefined) {
+    const state = emptyState(routes)
+    applyCall(state, call, outcome, nanos)
+    registry.routers.set(router, { state })
+  } else applyCall(cell.state, call, outcome, nanos)
 }
 
 const keysOf = (self: Router.Router.Any): ReadonlyArray<string> => {
