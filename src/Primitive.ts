@@ -322,7 +322,9 @@ export const makeWith: <In, Out, E = never, R = never>(
 
 /**
  * A step from a plain synchronous function. A throw is a defect: use `make`
- * with a typed error for expected failures.
+ * with a typed error for expected failures. Such a step cannot suspend, so as
+ * a branch of `parallel` (every branch a function) or the primitive of
+ * `forEach` it is called in place, without a fiber, when no span is opened.
  *
  * @since 0.1.0
  * @category constructors
