@@ -68,13 +68,18 @@ export const makeTiers = (tiers: ReadonlyArray<Cache.Tier>): Effect.Effect<Cache
       probeMax: Duration.seconds(2),
       stores: new Map()
     }
-    // Leave no computation running once the layer is gone.
+    // Leave no computation running once the layer is gone. The computations
+    // run in fibers of their own, in no scope (a scope per call is what a miss
+    // cannot afford: see `cacheFlight.ts`): this one finalizer interrupts
+    // those still in flight, and waits for them.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach(
-        Array.from(runtime.stores.values()).flatMap((s) => Array.from(s.inflight.values())),
-        (flight) => flight.fiber ? Fiber.interrupt(flight.fiber) : Effect.void,
-        { discard: true }
-      )
+      Effect.suspend(() => {
+        const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+        for (const state of runtime.stores.values()) {
+          for (const flight of state.inflight.values()) if (flight.fiber !== undefined) fibers.push(flight.fiber)
+        }
+        return Fiber.interruptAll(fibers)
+      })
     )
     return { tiers, runtime }
   })

@@ -10,10 +10,10 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import type * as Deferred from "effect/Deferred"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -23,7 +23,7 @@ import * as Lru from "./cacheLru.js"
 import * as Payload from "./cachePayload.js"
 import * as Stats from "./cacheStats.js"
 import * as Tier from "./cacheTier.js"
-import * as CostLedger from "./costLedger.js"
+import type * as CostLedger from "./costLedger.js"
 import * as Options from "./options.js"
 
 /** The configuration of one cached primitive or store, checked when it is given. @internal */
@@ -45,12 +45,17 @@ export interface Config {
 
 /** An in-process computation that identical calls join. @internal */
 export interface Flight {
-  // `any`: one flight per key: its types are those of the primitive that opened it, restored by the caller
-  readonly deferred: Deferred.Deferred<any, any>
-  waiters: number
+  /** The callers waiting for it (each one's `Effect.async` resume). */
+  joiners: Array<(exit: Exit.Exit<unknown, unknown>) => void>
+  /** How many of `joiners` are coalesced calls (each saves what the computation cost). */
+  coalesced: number
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** How it ended, once it has (a caller that comes after reads it). */
+  exit: Exit.Exit<unknown, unknown> | undefined
   /** What the computation cost, once it has succeeded (what each joined call saved). */
   cost: number
+  /** Open in the computation's fiber from its start: model calls inside charge it. */
+  readonly ledger: CostLedger.Ledger
 }
 
 /** Per namespace+version: the L1, the computations in flight, the counters. @internal */
@@ -269,15 +274,16 @@ export const writeTiers = (
   )
 }
 
-/** @internal */
+/** Marks the run's timeline, inside a run only (the context read off the fiber: no service lookup). @internal */
 export const checkpoint = (name: string, s: Store, tier?: string): Effect.Effect<void> =>
-  Effect.serviceOption(WorkflowContext.WorkflowContext).pipe(
-    Effect.flatMap((context) =>
-      Option.isSome(context)
-        ? WorkflowContext.checkpoint(name, tier ? { cache: s.state.name, tier } : { cache: s.state.name })
-        : Effect.void
-    )
+  Effect.withFiberRuntime((fiber) =>
+    WorkflowContext.unsafeCurrent(fiber) === undefined
+      ? Effect.void
+      : WorkflowContext.checkpoint(name, tier ? { cache: s.state.name, tier } : { cache: s.state.name })
   )
+
+/** The budget of a store with no shared tier: nothing draws on it. @internal */
+export const noBudget: Tier.Budget = Object.freeze({ remaining: 0, override: undefined })
 
 /** The cost a hit on this entry saves: what computing it cost, else the `costPerCall` annotation. */
 const costOf = (s: Store, found: Payload.Found) => found.cost ?? s.config.costPerCall
@@ -327,9 +333,23 @@ export const lookupRemotes = (s: Store, budget: Tier.Budget, key: string): Effec
   })
 }
 
+/** The computation is over: count the miss, read the time. */
+const ended = (s: Store, clock: Clock.Clock): number => {
+  Stats.miss(s.state)
+  return clock.unsafeCurrentTimeMillis()
+}
+
+/** `then`, after the miss's mark on the run's timeline when the computation belongs to a run. */
+const marked = <X, Y>(s: Store, fiber: Fiber.RuntimeFiber<unknown, unknown>, then: Effect.Effect<X, Y>) =>
+  WorkflowContext.unsafeCurrent(fiber) === undefined
+    ? then
+    : Effect.zipRight(WorkflowContext.checkpoint("cache.miss", { cache: s.state.name }), then)
+
 /**
- * Computes, measuring what it took (time by the Clock, money by the cost
- * ledger: model calls inside charge it), and writes every tier.
+ * Computes, measuring what it took (time by the fiber's Clock, money by the
+ * flight's cost ledger: model calls inside charge it), and writes every tier.
+ * Runs in the flight's own fiber (see `cacheFlight.ts`), where that ledger
+ * is open. A chain of steps, not `Effect.gen`: it is on every miss.
  *
  * @internal
  */
@@ -338,27 +358,38 @@ export const computeAndStore = <A, E, R>(
   budget: Tier.Budget,
   key: string,
   compute: Effect.Effect<A, E, R>,
-  flight?: Flight
+  flight: Flight
 ): Effect.Effect<A, E, R> =>
-  Effect.gen(function*() {
-    const start = yield* Clock.currentTimeMillis
-    const exit = yield* Effect.exit(CostLedger.measure(compute))
-    const now = yield* Clock.currentTimeMillis
-    const computeMs = now - start
-    Stats.miss(s.state)
-    yield* checkpoint("cache.miss", s)
-    if (Exit.isSuccess(exit)) {
-      const [value, ledger] = exit.value
-      // No ledger charge (a primitive that calls no model): the annotation says what a call costs.
-      const cost = ledger.calls > 0 ? ledger.costUsd : s.config.costPerCall
-      if (flight !== undefined) flight.cost = cost
-      yield* writeTiers(s, budget, key, value, now + s.config.ttlMs, computeMs, cost, now, s.runtime.remotes.length)
-      return value
-    }
-    const cause = exit.cause
-    // Only typed failures: a defect is a bug, and an interruption is not an answer.
-    if (s.config.cacheFailures && s.state.lru !== undefined && !Cause.isDie(cause) && !Cause.isInterrupted(cause)) {
-      Stats.evicted(s.state, s.state.lru.set(key, new CachedFailure(cause), now + s.config.ttlMs, computeMs))
-    }
-    return yield* Effect.failCause(cause)
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const start = clock.unsafeCurrentTimeMillis()
+    return Effect.matchCauseEffect(compute, {
+      onSuccess: (value) => {
+        const now = ended(s, clock)
+        const ledger = flight.ledger
+        // No ledger charge (a primitive that calls no model): the annotation says what a call costs.
+        const cost = ledger.calls > 0 ? ledger.costUsd : s.config.costPerCall
+        flight.cost = cost
+        const write = writeTiers(
+          s,
+          budget,
+          key,
+          value,
+          now + s.config.ttlMs,
+          now - start,
+          cost,
+          now,
+          s.runtime.remotes.length
+        )
+        return marked(s, fiber, write === Effect.void ? Effect.succeed(value) : Effect.as(write, value))
+      },
+      onFailure: (cause) => {
+        const now = ended(s, clock)
+        // Only typed failures: a defect is a bug, and an interruption is not an answer.
+        if (s.config.cacheFailures && s.state.lru !== undefined && !Cause.isDie(cause) && !Cause.isInterrupted(cause)) {
+          Stats.evicted(s.state, s.state.lru.set(key, new CachedFailure(cause), now + s.config.ttlMs, now - start))
+        }
+        return marked(s, fiber, Effect.failCause(cause))
+      }
+    })
   })
