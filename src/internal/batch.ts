@@ -14,6 +14,7 @@ import type * as Primitive from "../Primitive.js"
 import type { ItemQueue } from "./fanOut.js"
 import * as check from "./options.js"
 import { isRecording, itemQueue, unsafeMake } from "./primitive.js"
+import * as Span from "./span.js"
 
 /** @internal */
 export const ItemResultTypeId: unique symbol = Symbol.for("flowtune/Batch/ItemResult")
@@ -226,8 +227,9 @@ const makeQueue = <In, Out, E, R>(
       }
       const typed = effect as Effect.Effect<unknown, E, R>
       return isRecording(fiber)
-        ? Effect.withSpan(typed, "Batch.call", {
-          attributes: { ...spanAttributes, "flowtune.batch.size": items.length }
+        ? Span.withSpan(fiber, typed, "Batch.call", {
+          attributes: { ...spanAttributes, "flowtune.batch.size": items.length },
+          captureStackTrace: false
         })
         : typed
     })

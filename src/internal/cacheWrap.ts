@@ -35,6 +35,7 @@ import {
 import * as Tier from "./cacheTier.js"
 import * as Options from "./options.js"
 import { field } from "./primitive.js"
+import * as Span from "./span.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Cache")
@@ -126,7 +127,7 @@ export const wrap = dual(
 const traced = <A, E, R>(effect: Effect.Effect<A, E, R>, name: string, namespace: string): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime<A, E, R>((fiber) =>
     fiber.getFiberRef(FiberRef.currentTracerEnabled)
-      ? Effect.withSpan(effect, name, {
+      ? Span.withSpan(fiber, effect, name, {
         attributes: { "flowtune.cache.namespace": namespace },
         captureStackTrace: false
       })

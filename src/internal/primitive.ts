@@ -11,6 +11,7 @@ import * as WorkflowContext from "../WorkflowContext.js"
 import { collectFailFast, fanOut, fanOutQueued, type ItemQueue } from "./fanOut.js"
 import * as Options from "./options.js"
 import * as ProtoKit from "./proto.js"
+import * as Span from "./span.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("flowtune/Primitive")
@@ -110,11 +111,11 @@ export const unsafeMake = <In, Out, E, R>(options: {
   const run = direct === undefined
     ? (input: In): Effect.Effect<Out, E, R> =>
       Effect.withFiberRuntime((fiber) =>
-        isRecording(fiber) ? Effect.withSpan(body(input), name, spanOptions) : untraced(input)
+        isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : untraced(input)
       )
     : (input: In): Effect.Effect<Out, E, R> =>
       Effect.withFiberRuntime((fiber) =>
-        isRecording(fiber) ? Effect.withSpan(body(input), name, spanOptions) : direct(input, fiber)
+        isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : direct(input, fiber)
       )
   const self = Object.create(Proto)
   if (options.fields !== undefined) {

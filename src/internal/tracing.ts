@@ -2,7 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import type * as Tracing from "../Tracing.js"
@@ -33,16 +33,6 @@ export const annotateSpan = (
     return Effect.void
   })
 
-interface RecordingSpan extends Tracer.Span {
-  /** The delegate's span, or `undefined` when the delegate is Effect's built-in tracer. */
-  readonly inner: Tracer.Span | undefined
-  readonly recordedAttributes: Map<string, unknown>
-  readonly recordedEvents: Array<Tracing.SpanEvent>
-  /** Links kept by a standalone span (no inner span to hold them). */
-  readonly ownLinks: Array<Tracer.SpanLink>
-  status: Tracer.SpanStatus
-}
-
 const errorTag = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) return failureTag(failure.value)
@@ -50,30 +40,97 @@ const errorTag = (cause: Cause.Cause<unknown>): string => {
   return Option.isSome(defect) ? `Defect: ${String(defect.value)}` : "Unknown"
 }
 
-const toObject = (map: Map<string, unknown>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of map) out[key] = value
-  return out
-}
-
 // Effect's built-in tracer keeps nothing once a span ends, so a recorder on
 // top of it makes its own ids instead of building a second span per span.
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
-const hexDigits = "0123456789abcdef"
-const randomHex = (length: number): string => {
-  let out = ""
-  for (let i = 0; i < length; i += 8) {
-    const word = (Math.random() * 0x100000000) >>> 0
-    for (let k = 0; k < 8 && i + k < length; k++) out += hexDigits[(word >>> (k * 4)) & 15]
+// Ids from a table of byte strings: `Number#toString(16)` costs ~300 ns a
+// call on Node 20, about the cost of the rest of the span.
+const byteHex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+const hex8 = (): string => {
+  const word = (Math.random() * 0x100000000) >>> 0
+  return byteHex[word & 255]! + byteHex[(word >>> 8) & 255]! + byteHex[(word >>> 16) & 255]! + byteHex[word >>> 24]!
+}
+
+const noEvents: ReadonlyArray<Tracing.SpanEvent> = Object.freeze([])
+const noLinks: ReadonlyArray<Tracer.SpanLink> = Object.freeze([])
+
+/**
+ * A span of the recording tracer. Its record is kept until `maxSpans` newer
+ * ones push it out, so it lives through several garbage collections: the
+ * record shares the span's attribute object and event array instead of
+ * copying them (a write after the end copies them first: a record is a
+ * value), and a span with no events or links allocates no array for them.
+ * The record, not the span, is kept: a span holds its exit (the result) and
+ * its parent.
+ */
+class RecordingSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled: boolean
+  status: Tracer.SpanStatus
+  recordedAttributes: Record<string, unknown> = {}
+  recordedEvents: ReadonlyArray<Tracing.SpanEvent> = noEvents
+  /** Links kept by a standalone span (no inner span to hold them). */
+  ownLinks: Array<Tracer.SpanLink> | undefined
+  constructor(
+    readonly recorder: (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => void,
+    /** The delegate's span, or `undefined` when the delegate is Effect's built-in tracer. */
+    readonly inner: Tracer.Span | undefined,
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    this.spanId = inner ? inner.spanId : hex8() + hex8()
+    this.traceId = inner
+      ? inner.traceId
+      : parent._tag === "Some"
+      ? parent.value.traceId
+      : hex8() + hex8() + hex8() + hex8()
+    this.sampled = inner ? inner.sampled : true
+    this.ownLinks = inner || links.length === 0 ? undefined : Array.from(links)
+    this.status = { _tag: "Started", startTime }
   }
-  return out
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+    this.inner?.end(endTime, exit)
+    this.recorder(this, endTime, exit)
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown) {
+    if (this.status._tag === "Ended") this.recordedAttributes = { ...this.recordedAttributes }
+    this.recordedAttributes[key] = value
+    this.inner?.attribute(key, value)
+  }
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>) {
+    const event = { name, time: startTime, attributes: attributes ?? {} }
+    // Appended in place while the span is open and the array is its own.
+    if (this.recordedEvents === noEvents || this.status._tag === "Ended") {
+      this.recordedEvents = [...this.recordedEvents, event]
+    } else (this.recordedEvents as Array<Tracing.SpanEvent>).push(event)
+    this.inner?.event(name, startTime, attributes)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
+    if (this.inner) this.inner.addLinks(links)
+    else if (this.ownLinks) this.ownLinks.push(...links)
+    else this.ownLinks = Array.from(links)
+  }
+  /** Built on each read: Effect and flowtune write attributes, only tests and tools read them back. */
+  get attributes(): ReadonlyMap<string, unknown> {
+    return new Map(Object.entries(this.recordedAttributes))
+  }
+  get links(): ReadonlyArray<Tracer.SpanLink> {
+    return this.inner ? this.inner.links : this.ownLinks ?? noLinks
+  }
 }
 
 const toRecord = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>): Tracing.SpanRecord => {
   const startTime = span.status.startTime
   const parent = span.parent
-  const status: Tracing.SpanRecord["status"] = Exit.isSuccess(exit)
+  const status: Tracing.SpanRecord["status"] = exit._tag === "Success"
     ? "ok"
     : Cause.isInterruptedOnly(exit.cause)
     ? "interrupted"
@@ -82,15 +139,15 @@ const toRecord = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown,
     name: span.name,
     spanId: span.spanId,
     traceId: span.traceId,
-    parentSpanId: Option.isSome(parent) ? parent.value.spanId : undefined,
+    parentSpanId: parent._tag === "Some" ? parent.value.spanId : undefined,
     kind: span.kind,
     startTime,
     endTime,
     durationMillis: Number(endTime - startTime) / 1_000_000,
-    attributes: toObject(span.recordedAttributes),
+    attributes: span.recordedAttributes,
     events: span.recordedEvents,
     status,
-    errorTag: Exit.isFailure(exit) && status === "error" ? errorTag(exit.cause) : undefined
+    errorTag: exit._tag === "Failure" && status === "error" ? errorTag(exit.cause) : undefined
   }
 }
 
@@ -108,7 +165,8 @@ export const makeRecorder = (
   let buffer: Array<Tracing.SpanRecord> = []
   let next = 0
   let dropped = 0
-  const push = (record: Tracing.SpanRecord) => {
+  const push = (span: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
+    const record = toRecord(span, endTime, exit)
     if (buffer.length < maxSpans) buffer.push(record)
     else {
       buffer[next] = record
@@ -116,36 +174,9 @@ export const makeRecorder = (
       dropped++
     }
   }
-  const SpanProto = {
-    _tag: "Span" as const,
-    end(this: RecordingSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
-      this.inner?.end(endTime, exit)
-      push(toRecord(this, endTime, exit))
-      this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-    },
-    attribute(this: RecordingSpan, key: string, value: unknown) {
-      this.recordedAttributes.set(key, value)
-      this.inner?.attribute(key, value)
-    },
-    event(this: RecordingSpan, name: string, startTime: bigint, attributes?: Record<string, unknown>) {
-      this.recordedEvents.push({ name, time: startTime, attributes: attributes ?? {} })
-      this.inner?.event(name, startTime, attributes)
-    },
-    addLinks(this: RecordingSpan, links: ReadonlyArray<Tracer.SpanLink>) {
-      if (this.inner) this.inner.addLinks(links)
-      else this.ownLinks.push(...links)
-    },
-    get attributes() {
-      return (this as unknown as RecordingSpan).recordedAttributes
-    },
-    get links() {
-      const self = this as unknown as RecordingSpan
-      return self.inner ? self.inner.links : self.ownLinks
-    }
-  }
   const unwrap = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> => {
-    if (Option.isNone(parent) || !("inner" in parent.value)) return parent
-    const inner = (parent.value as RecordingSpan).inner
+    if (Option.isNone(parent) || !(parent.value instanceof RecordingSpan)) return parent
+    const inner = parent.value.inner
     return inner === undefined ? Option.none() : Option.some(inner)
   }
   const standalone = delegate === nativeTracer
@@ -154,28 +185,11 @@ export const makeRecorder = (
       const inner = standalone
         ? undefined
         : delegate.span(name, unwrap(parent), context, links, startTime, kind, spanOptions)
-      const span = Object.create(SpanProto)
-      span.inner = inner
-      span.name = name
-      span.spanId = inner ? inner.spanId : randomHex(16)
-      span.traceId = inner
-        ? inner.traceId
-        : Option.isSome(parent)
-        ? parent.value.traceId
-        : randomHex(32)
-      span.parent = parent
-      span.context = context as Context.Context<never>
-      span.sampled = inner ? inner.sampled : true
-      span.ownLinks = inner ? undefined : Array.from(links)
-      span.kind = kind
-      span.status = { _tag: "Started", startTime }
-      span.recordedAttributes = new Map()
-      span.recordedEvents = []
-      return span as RecordingSpan
+      return new RecordingSpan(push, inner, name, parent, context, links, startTime, kind)
     },
-    context(f, fiber) {
-      return delegate.context(f, fiber)
-    }
+    // Called by the fiber on every step: the built-in tracer's hook is
+    // handed over as is (it only calls `f`), without a closure around it.
+    context: standalone ? delegate.context : (f, fiber) => delegate.context(f, fiber)
   })
   return {
     tracer,

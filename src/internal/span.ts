@@ -1,0 +1,167 @@
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as Tracer from "effect/Tracer"
+
+/**
+ * `Effect.withSpan` for flowtune's own spans (a primitive, a cache operation,
+ * a batch call), given the fiber that runs them.
+ *
+ * `Effect.withSpan` is `useSpan` + `onExit` + `provideService`, which is a
+ * `withFiberRuntime`, two `uninterruptibleMask`s, an `acquireUseRelease`
+ * around a `FiberRef` get/set/set, a `context()` read and an `endSpan` effect:
+ * about 30 run-loop steps per span, and the OpenTelemetry tracer wraps every
+ * step in `context.with` (its `context` hook). Here the caller already holds
+ * the fiber, so the span is made and put in the fiber's context directly (what
+ * `FiberRef.set` does, without its step), and the span ends and the context is
+ * restored in the one success/failure continuation: three steps of our own
+ * (an `uninterruptible` region, the continuation, and `interruptible` for the
+ * body when the caller was interruptible), so an interrupted body still ends
+ * its span with the interruption, as `onExit` does. The two context writes
+ * are the rest of the cost (each copies the fiber's refs), so the first skips
+ * `FiberRefs.updateAs`'s equality check and the second, in the common case,
+ * puts the previous refs back whole.
+ *
+ * What it keeps from Effect's `unsafeMakeSpan`/`endSpan` (effect 3.22): the
+ * parent is the fiber's `Tracer.ParentSpan` with `DisablePropagation` spans
+ * skipped (or none: a root); the links from `Effect.linkSpans` before the
+ * given ones; the attributes from `Effect.annotateSpans`, then the given ones;
+ * the clock from the fiber's default services and `withTracerTiming(false)`
+ * (times 0); a span already ended by its body is not ended again. The tracer's
+ * `context` hook needs nothing: the fiber calls it on every step with
+ * `fiber.currentSpan`, which the context write updates.
+ *
+ * Deferred to `Effect.withSpan`: a span not given `captureStackTrace: false`
+ * (Effect's default captures an `Error` per span, to add the caller's line on
+ * failure: flowtune's spans are opened inside flowtune, where that line says
+ * nothing, so they all pass `false`), and tracing disabled (Effect then makes a
+ * no-op span without calling the tracer). The `parent`/`root`/`context`
+ * options are not taken.
+ *
+ * One difference, shared with `Effect.withSpan`: the span starts in the
+ * caller's step, before the uninterruptible region is entered, so an
+ * interruption that arrives in that one gap leaves the span unended (Effect
+ * starts its span in `useSpan`'s `withFiberRuntime`, before `onExit` masks
+ * interruption); here the context is not restored either, on a fiber that is
+ * then only unwinding.
+ *
+ * @internal
+ */
+export const withSpan = <A, E, R>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  self: Effect.Effect<A, E, R>,
+  name: string,
+  options: SpanOptions
+): Effect.Effect<A, E, R> => {
+  if (options.captureStackTrace !== false || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+    return Effect.withSpan(self, name, options)
+  }
+  const internals = fiber as unknown as FiberInternals
+  const tracer = fiber.currentTracer
+  const clock = fiber.currentDefaultServices.unsafeMap.get(Clock.Clock.key) as Clock.Clock
+  const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+  const context = fiber.currentContext
+  const linked = fiber.getFiberRef(FiberRef.currentTracerSpanLinks)
+  const links = Chunk.isEmpty(linked)
+    ? options.links ?? noLinks
+    : options.links === undefined
+    ? Chunk.toReadonlyArray(linked)
+    : [...Chunk.toReadonlyArray(linked), ...options.links]
+  const span = tracer.span(
+    name,
+    parentOf(context.unsafeMap.get(Tracer.ParentSpan.key) as Tracer.AnySpan | undefined),
+    Context.empty(),
+    links,
+    timing ? clock.unsafeCurrentTimeNanos() : zero,
+    options.kind ?? "internal",
+    options
+  )
+  const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
+  if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
+  const attributes = options.attributes
+  if (attributes !== undefined) { for (const key in attributes) span.attribute(key, attributes[key]) }
+  const before = internals._fiberRefs
+  const written = withContext(before, fiber.id(), Context.add(context, Tracer.ParentSpan, span))
+  internals.setFiberRefs(written)
+  const end = <X extends Exit.Exit<A, E>>(exit: X): X => {
+    // When the body left the fiber's refs as they were (or restored them,
+    // as nested spans do), the refs from before the write are put back
+    // whole: the same state as writing the old context, without copying
+    // the refs and comparing the contexts.
+    if (internals._fiberRefs === written) internals.setFiberRefs(before)
+    else internals.setFiberRef(FiberRef.currentContext, context)
+    if (span.status._tag !== "Ended") span.end(timing ? clock.unsafeCurrentTimeNanos() : zero, exit)
+    return exit
+  }
+  const interruptible = RuntimeFlags.interruption(internals.currentRuntimeFlags)
+  const handled = Effect.matchCauseEffect(interruptible ? Effect.interruptible(self) : self, {
+    onFailure: (cause) => end(Exit.failCause(cause)),
+    onSuccess: (value) => end(Exit.succeed(value))
+  })
+  return interruptible ? Effect.uninterruptible(handled) : handled
+}
+
+/** The options of `withSpan`: those of `Effect.withSpan` that flowtune's spans use. */
+export interface SpanOptions extends Tracer.SpanOptions {
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined
+  readonly kind?: Tracer.SpanKind | undefined
+  readonly links?: ReadonlyArray<Tracer.SpanLink> | undefined
+  readonly captureStackTrace?: boolean | undefined
+  readonly parent?: undefined
+  readonly root?: undefined
+  readonly context?: undefined
+}
+
+// `setFiberRef` (what `FiberRef.set` calls), `setFiberRefs`, `_fiberRefs` and
+// `currentRuntimeFlags` are on Effect's fiber runtime but not on the public
+// `RuntimeFiber` type. `_fiberRefs` is read instead of `getFiberRefs()`, which
+// first writes the runtime flags into the refs (a new object on every call).
+interface FiberInternals {
+  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
+  setFiberRefs(fiberRefs: FiberRefs.FiberRefs): void
+  readonly _fiberRefs: FiberRefs.FiberRefs
+  readonly currentRuntimeFlags: RuntimeFlags.RuntimeFlags
+}
+
+const zero = BigInt(0)
+const noLinks: ReadonlyArray<Tracer.SpanLink> = []
+const none = Option.none<Tracer.AnySpan>()
+
+/**
+ * `FiberRefs.updateAs` for the context, less its check that the value
+ * changed (it always has: it holds a new span), which hashes the new context
+ * (`Hash.cached` defines a property on it) and compares it with the old one.
+ */
+const withContext = (
+  refs: FiberRefs.FiberRefs,
+  fiberId: FiberId.Runtime,
+  context: Context.Context<never>
+): FiberRefs.FiberRefs => {
+  const locals = new Map(refs.locals)
+  const stack = locals.get(FiberRef.currentContext)
+  const entry = [fiberId, context] as const
+  if (stack === undefined) locals.set(FiberRef.currentContext, [entry])
+  else if (stack[0][0] === fiberId || Equal.equals(stack[0][0], fiberId)) {
+    locals.set(FiberRef.currentContext, [entry, ...stack.slice(1)])
+  } else locals.set(FiberRef.currentContext, [entry, ...stack])
+  return FiberRefs.unsafeMake(locals)
+}
+
+/** Effect's `filterDisablePropagation`: a span that disables propagation hands its children to its own parent. */
+const parentOf = (span: Tracer.AnySpan | undefined): Option.Option<Tracer.AnySpan> => {
+  while (span !== undefined && Context.get(span.context, Tracer.DisablePropagation)) {
+    if (span._tag !== "Span") return none
+    span = Option.getOrUndefined(span.parent)
+  }
+  return span === undefined ? none : Option.some(span)
+}
