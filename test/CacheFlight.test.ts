@@ -116,3 +116,19 @@ describe("Cache miss path", () => {
       assert.deepStrictEqual(names, ["cache.miss"])
     }).pipe(Effect.provide(Cache.layerMemory({ capacity: 10 }))))
 })
+
+describe("Cache miss path, nested", () => {
+  it.effect("a cached primitive that calls itself 5,000 deep (each call a miss) does not overflow the stack", () =>
+    Effect.gen(function*() {
+      // `MissingSchema`: the type says so for any cached primitive; a memory layer never fails with it.
+      const sum: Primitive.Primitive<number, number, Cache.MissingSchema, Cache.CacheTiers> = Primitive.make(
+        "sum",
+        (n: number): Effect.Effect<number, Cache.MissingSchema, Cache.CacheTiers> =>
+          n === 0 ? Effect.succeed(0) : Effect.map(cachedSum.run(n - 1), (s) => s + n)
+      )
+      const cachedSum = sum.pipe(Cache.wrap({ key: (n: number) => String(n) }))
+      assert.strictEqual(yield* cachedSum.run(5_000), (5_000 * 5_001) / 2)
+      const stats = yield* Cache.stats(cachedSum)
+      assert.strictEqual(stats.misses, 5_001)
+    }).pipe(Effect.provide(Cache.layerMemory({ capacity: 10_000 }))))
+})

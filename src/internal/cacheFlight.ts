@@ -133,6 +133,17 @@ const join = <A, E>(s: Store, key: string, flight: Flight, coalesced: boolean): 
 }
 
 /**
+ * How many computations are running inside one another's start right now
+ * (a cached primitive whose computation misses another cached primitive,
+ * which misses another...). Each level is a run loop nested on the
+ * JavaScript stack: past `maxNested` a computation starts through the
+ * scheduler instead, so a deep recursion through cached primitives cannot
+ * overflow the stack.
+ */
+let nested = 0
+const maxNested = 32
+
+/**
  * Starts the computation for `key` in a fiber of its own, from the caller's
  * fiber and in the caller's step (no `uninterruptibleMask` around starting
  * and joining: a caller interrupted before its wait begins is seen by
@@ -142,10 +153,11 @@ const join = <A, E>(s: Store, key: string, flight: Flight, coalesced: boolean): 
  * and starts with a fresh cost ledger open, so model calls inside charge it
  * (no `CostLedger.measure` around the computation).
  *
- * It starts at once, inside this step (like `Effect.runFork`): a computation
- * that needs no asynchronous step (a cached primitive over synchronous work,
- * or a value found in L1 of an inner cache) answers without any scheduler
- * round trip; one that waits parks its caller as usual.
+ * It starts at once, inside this step (like `Effect.runFork`; below
+ * `maxNested` levels): a computation that needs no asynchronous step (a
+ * cached primitive over synchronous work, or a value found in L1 of an inner
+ * cache) answers without any scheduler round trip; one that waits parks its
+ * caller as usual.
  */
 const start = <A, E, R>(
   s: Store,
@@ -169,14 +181,21 @@ const start = <A, E, R>(
     runtimeFlags: RuntimeFlags.disable(RuntimeFlags.enable(flags, RuntimeFlags.Interruption), RuntimeFlags.WindDown),
     fiberRefs: parent.getFiberRefs()
   })
-  // `R`: the computation's requirements are the caller's, and the runtime carries the caller's context.
-  const fiber = Runtime.runFork(
-    runtime as Runtime.Runtime<unknown>,
-    resolve(s, key, compute(), flight) as Effect.Effect<A, E>,
-    { updateRefs: CostLedger.opening(flight.ledger) }
-  )
+  const immediate = nested < maxNested
+  nested++
+  let fiber: Fiber.RuntimeFiber<A, E>
+  try {
+    // `R`: the computation's requirements are the caller's, and the runtime carries the caller's context.
+    fiber = Runtime.runFork(
+      runtime as Runtime.Runtime<unknown>,
+      resolve(s, key, compute(), flight) as Effect.Effect<A, E>,
+      { immediate, updateRefs: CostLedger.opening(flight.ledger) }
+    )
+  } finally {
+    nested--
+  }
   flight.fiber = fiber as Fiber.RuntimeFiber<unknown, unknown>
-  // Called at once when the fiber has already ended.
+  // Called at once when the fiber has already ended; not started yet when not `immediate`.
   fiber.addObserver((exit) => settle(s, key, flight, exit))
   // Ended within this step: the caller has its answer without parking or a
   // trip through the scheduler (the fiber ran up to its first asynchronous
