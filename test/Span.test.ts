@@ -6,8 +6,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import * as Batch from "../src/Batch.js"
+import * as Cache from "../src/Cache.js"
 import * as Span from "../src/internal/span.js"
 import * as Primitive from "../src/Primitive.js"
 import * as Tracing from "../src/Tracing.js"
@@ -256,6 +259,37 @@ const stackContextManager = (): OtelApi.ContextManager => {
   }
   return manager
 }
+
+describe("flowtune's other spans", () => {
+  it.effect("Batch.call and Cache.get open their spans under the caller's span", () =>
+    Effect.gen(function*() {
+      const [, spans] = yield* Tracing.record(
+        Effect.withSpan("outer")(Effect.gen(function*() {
+          const double = yield* Batch.make({
+            name: "double",
+            run: (items: ReadonlyArray<number>) => Effect.succeed(items.map((n) => n * 2)),
+            maxBatchSize: 10,
+            window: 0
+          })
+          assert.deepStrictEqual(yield* Effect.all([1, 2].map((n) => Primitive.run(double, n)), { concurrency: 2 }), [
+            2,
+            4
+          ])
+          const store = yield* Cache.makeStore({ namespace: "span-test", schema: Schema.Number })
+          yield* store.set("k", 1)
+          assert.deepStrictEqual(yield* store.get("k"), Option.some(1))
+        })).pipe(Effect.scoped, Effect.provide(Cache.layerMemory()))
+      )
+      const outer = spans.find((s) => s.name === "outer")!
+      const call = spans.find((s) => s.name === "Batch.call")!
+      assert.strictEqual(call.attributes["flowtune.batch.name"], "double")
+      assert.strictEqual(call.status, "ok")
+      assert.strictEqual(call.traceId, outer.traceId)
+      const get = spans.find((s) => s.name === "Cache.get")!
+      assert.strictEqual(get.parentSpanId, outer.spanId)
+      assert.strictEqual(get.attributes["flowtune.cache.namespace"], "span-test")
+    }))
+})
 
 describe("the recording tracer", () => {
   it("keeps a record as a value: writes after the end do not reach it", () => {
