@@ -169,7 +169,11 @@ export class SpanRecorder extends Context.Tag("flowtune/Tracing/SpanRecorder")<S
  * @category models
  */
 export interface MemoryOptions {
-  /** The most finished spans kept; older ones are dropped first. Default 100,000. */
+  /**
+   * The most finished spans kept; older ones are dropped first. Default
+   * 10,000 for `layerMemory` (about 3.6 MB of records), 100,000 for `record`
+   * and `makeRecorder`.
+   */
   readonly maxSpans?: number | undefined
 }
 
@@ -198,7 +202,9 @@ export const layerMemory = (options?: MemoryOptions): Layer.Layer<SpanRecorder> 
   }
   return Layer.unwrapEffect(
     Effect.map(Effect.tracer, (current) => {
-      const recorder = internal.makeRecorder(current, options)
+      const recorder = internal.makeRecorder(current, {
+        maxSpans: options?.maxSpans ?? internal.layerDefaultMaxSpans
+      })
       return Layer.merge(Layer.succeed(SpanRecorder, recorder), Layer.setTracer(recorder.tracer))
     })
   )

@@ -114,6 +114,15 @@ describe("Tracing.layerMemory", () => {
       assert.deepStrictEqual((yield* recorder.spans).map((s) => s.name), ["s2", "s3", "s4"])
       assert.strictEqual(yield* recorder.dropped, 2)
     }).pipe(Effect.provide(Tracing.layerMemory({ maxSpans: 3 }))))
+
+  it.effect("layerMemory keeps 10,000 spans by default (it records for the life of its runtime)", () =>
+    Effect.gen(function*() {
+      const step = Primitive.fromFunction("s", (n: number) => n)
+      for (let i = 0; i < 10_050; i++) yield* Primitive.run(step, i)
+      const recorder = yield* Tracing.SpanRecorder
+      assert.strictEqual((yield* recorder.spans).length, 10_000)
+      assert.strictEqual(yield* recorder.dropped, 50)
+    }).pipe(Effect.provide(Tracing.layerMemory())))
 })
 
 describe("Tracing.record over Effect's built-in tracer", () => {
