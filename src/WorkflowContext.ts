@@ -24,8 +24,8 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 import * as Random from "effect/Random"
+import { swapContext } from "./internal/fiberContext.js"
 
 /**
  * One mark on a run's timeline.
@@ -176,11 +176,24 @@ const build = (options: MakeOptions, startedAt: number, draw: number): WorkflowC
 const startedAtOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
   Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
 
-// One draw of the fiber's `Random`, one runloop step.
+// Effect's own `Random` (effect 3.22's `RandomImpl`, what `Random.make` and
+// the default services hold) keeps its generator in `PRNG`; its `next` is
+// `sync(() => PRNG.number())`.
+interface EffectRandom {
+  readonly PRNG?: { readonly number?: () => number } | undefined
+}
+
+// One draw of the fiber's `Random`: from Effect's own generator in place (the
+// same draw as `next`, without its two runloop steps), from any other
+// `Random` service through `next`.
 const withDraw = <A, E, R>(
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   f: (draw: number) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> => Effect.flatMap(Context.get(fiber.currentDefaultServices, Random.Random).next, f)
+): Effect.Effect<A, E, R> => {
+  const random = Context.get(fiber.currentDefaultServices, Random.Random)
+  const prng = (random as EffectRandom).PRNG
+  return typeof prng?.number === "function" ? f(prng.number()) : Effect.flatMap(random.next, f)
+}
 
 const fresh = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
@@ -222,33 +235,29 @@ export const child = (parent: WorkflowContextShape, branch: string): WorkflowCon
 // The context is put in the fiber's context by setting the FiberRef directly
 // on the running fiber (what `FiberRef.set` does, without its own step) and
 // restoring it when `self` exits, in the one success/failure continuation,
-// again directly. This is `Effect.locally` without its `acquireUseRelease`.
-// The one difference: when the fiber is interrupted inside `self`, Effect
-// skips success/failure continuations, so the context is not restored; the
-// fiber is then unwinding, and the only code that can still run on it
-// (finalizers) sees one extra service, the context of the run being
+// again directly (internal/fiberContext.ts: the write skips Effect's equality
+// check, which hashes the whole context, and the restore puts the fiber's
+// previous refs back whole). This is `Effect.locally` without its
+// `acquireUseRelease`. The one difference: when the fiber is interrupted
+// inside `self`, Effect skips success/failure continuations, so the context is
+// not restored; the fiber is then unwinding, and the only code that can still
+// run on it (finalizers) sees one extra service, the context of the run being
 // interrupted.
-// `setFiberRef` is on Effect's fiber runtime (what `FiberRef.set` calls) but
-// not on the public `RuntimeFiber` type.
-interface SettableFiber {
-  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
-}
 
+// `self` is built once the context is in place (a primitive reads the fiber's context as it builds its effect).
 const provide = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
+  self: () => Effect.Effect<A, E, R>,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   context: WorkflowContextShape
 ): Effect.Effect<A, E, Exclude<R, WorkflowContext>> => {
-  const previous = fiber.currentContext
-  const settable = fiber as unknown as SettableFiber
-  settable.setFiberRef(FiberRef.currentContext, Context.add(previous, WorkflowContext, context))
-  return Effect.matchCauseEffect(self as Effect.Effect<A, E, Exclude<R, WorkflowContext>>, {
+  const restore = swapContext(fiber, Context.add(fiber.currentContext, WorkflowContext, context))
+  return Effect.matchCauseEffect(self() as Effect.Effect<A, E, Exclude<R, WorkflowContext>>, {
     onFailure: (cause) => {
-      settable.setFiberRef(FiberRef.currentContext, previous)
+      restore()
       return Effect.failCause(cause)
     },
     onSuccess: (value) => {
-      settable.setFiberRef(FiberRef.currentContext, previous)
+      restore()
       return Effect.succeed(value)
     }
   })
@@ -266,8 +275,8 @@ export const withContext =
     Effect.withFiberRuntime((fiber) => {
       const startedAt = startedAtOf(fiber)
       return options.runId !== undefined
-        ? provide(self, fiber, build(options, startedAt, 0))
-        : withDraw(fiber, (draw) => provide(self, fiber, build(options, startedAt, draw)))
+        ? provide(() => self, fiber, build(options, startedAt, 0))
+        : withDraw(fiber, (draw) => provide(() => self, fiber, build(options, startedAt, draw)))
     })
 
 /**
@@ -278,13 +287,25 @@ export const withContext =
  * @category combinators
  */
 export const ensure = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, WorkflowContext>> =>
+  ensureWith(() => self)
+
+/**
+ * `ensure` of the effect `self` builds given the running fiber, once the
+ * context is in place: `Primitive.run` takes its tracer decision in this same
+ * step instead of one of its own.
+ *
+ * @internal
+ */
+export const ensureWith = <A, E, R>(
+  self: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, Exclude<R, WorkflowContext>> =>
   Effect.withFiberRuntime((fiber) => {
     if (fiber.currentContext.unsafeMap.has(WorkflowContext.key)) {
       // Already inside a run: the service is there, nothing to provide.
-      return self as Effect.Effect<A, E, Exclude<R, WorkflowContext>>
+      return self(fiber) as Effect.Effect<A, E, Exclude<R, WorkflowContext>>
     }
     const startedAt = startedAtOf(fiber)
-    return withDraw(fiber, (draw) => provide(self, fiber, build(noOptions, startedAt, draw)))
+    return withDraw(fiber, (draw) => provide(() => self(fiber), fiber, build(noOptions, startedAt, draw)))
   })
 
 /**

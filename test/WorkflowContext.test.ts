@@ -114,6 +114,15 @@ describe("WorkflowContext", () => {
       for (const id of a) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     }))
 
+  it.effect("a Random service other than Effect's own is drawn through its `next`", () =>
+    Effect.gen(function*() {
+      const id = Effect.map(WorkflowContext.make(), (c) => c.runId)
+      const half = yield* Effect.withRandom(id, Random.fixed([0.5]))
+      const quarter = yield* Effect.withRandom(id, Random.fixed([0.25]))
+      assert.notStrictEqual(half, quarter)
+      assert.strictEqual(yield* Effect.withRandom(id, Random.fixed([0.5])), half)
+    }))
+
   it.effect("the run id is built on first read: pinned for a seed and a time, the same in branches and JSON", () =>
     Effect.gen(function*() {
       yield* TestClock.adjust(Duration.millis(1234567))

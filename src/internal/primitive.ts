@@ -69,17 +69,26 @@ export const isRecording = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolea
 const BodyKey = Symbol.for("flowtune/Primitive/body")
 const UntracedKey = Symbol.for("flowtune/Primitive/untraced")
 const NamedKey = Symbol.for("flowtune/Primitive/named")
+const RunOnKey = Symbol.for("flowtune/Primitive/runOn")
 interface Internal {
   // `any`: a body of any primitive: `Primitive<In, Out, E, R>` types it at the surface
   [BodyKey]: (input: any) => Effect.Effect<any, any, any>
   // `any`: a body of any primitive: `Primitive<In, Out, E, R>` types it at the surface
   [UntracedKey]: (input: any) => Effect.Effect<any, any, any>
+  /** `run` given the running fiber (its tracer decision without a step of its own). */
+  // `any`: a body of any primitive: `Primitive<In, Out, E, R>` types it at the surface
+  [RunOnKey]: (input: any, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<any, any, any>
 }
 const bodyOf = <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>): (input: In) => Effect.Effect<Out, E, R> =>
   (self as unknown as Internal)[BodyKey]
 const untracedOf = <In, Out, E, R>(
   self: Primitive.Primitive<In, Out, E, R>
 ): (input: In) => Effect.Effect<Out, E, R> => (self as unknown as Internal)[UntracedKey]
+
+const runOnOf = <In, Out, E, R>(
+  self: Primitive.Primitive<In, Out, E, R>
+): ((input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<Out, E, R>) | undefined =>
+  (self as unknown as Partial<Internal>)[RunOnKey]
 
 const spanAttributes = (kind: string) => ({ "flowtune.primitive.kind": kind })
 
@@ -108,21 +117,19 @@ export const unsafeMake = <In, Out, E, R>(options: {
   // span is opened, a sequence runs its steps' untraced bodies directly, which
   // keeps it close to a hand-written Effect chain. (`captureStackTrace: false`:
   // Effect's default call-site capture costs ~20 us per span on Node 20.)
-  const run = direct === undefined
-    ? (input: In): Effect.Effect<Out, E, R> =>
-      Effect.withFiberRuntime((fiber) =>
-        isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : untraced(input)
-      )
-    : (input: In): Effect.Effect<Out, E, R> =>
-      Effect.withFiberRuntime((fiber) =>
-        isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : direct(input, fiber)
-      )
+  const runOn = direct === undefined
+    ? (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Out, E, R> =>
+      isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : untraced(input)
+    : (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Out, E, R> =>
+      isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : direct(input, fiber)
+  const run = (input: In): Effect.Effect<Out, E, R> => Effect.withFiberRuntime((fiber) => runOn(input, fiber))
   const self = Object.create(Proto)
   if (options.fields !== undefined) {
     for (const key of Reflect.ownKeys(options.fields)) self[key] = options.fields[key]
   }
   self[BodyKey] = body
   self[UntracedKey] = untraced
+  self[RunOnKey] = runOn
   self.name = name
   self.kind = kind
   self.children = options.children ?? []
@@ -496,6 +503,8 @@ export const run = <In, Out, E, R>(
   input: In,
   options?: WorkflowContext.MakeOptions
 ): Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>> =>
-  options === undefined
+  options !== undefined
+    ? WorkflowContext.withContext(options)(self.run(input))
+    : runOnOf(self) === undefined // a primitive not built here (a stream primitive)
     ? WorkflowContext.ensure(self.run(input))
-    : WorkflowContext.withContext(options)(self.run(input))
+    : WorkflowContext.ensureWith((fiber) => runOnOf(self)!(input, fiber))

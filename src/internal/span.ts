@@ -2,16 +2,14 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
-import * as FiberRefs from "effect/FiberRefs"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Tracer from "effect/Tracer"
+import { internalsOf, swapContext } from "./fiberContext.js"
 
 /**
  * `Effect.withSpan` for flowtune's own spans (a primitive, a cache operation,
@@ -66,7 +64,7 @@ export const withSpan = <A, E, R>(
   if (options.captureStackTrace !== false || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
     return Effect.withSpan(self, name, options)
   }
-  const internals = fiber as unknown as FiberInternals
+  const internals = internalsOf(fiber)
   const tracer = fiber.currentTracer
   const clock = fiber.currentDefaultServices.unsafeMap.get(Clock.Clock.key) as Clock.Clock
   const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
@@ -90,16 +88,9 @@ export const withSpan = <A, E, R>(
   if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
   const attributes = options.attributes
   if (attributes !== undefined) { for (const key in attributes) span.attribute(key, attributes[key]) }
-  const before = internals._fiberRefs
-  const written = withContext(before, fiber.id(), Context.add(context, Tracer.ParentSpan, span))
-  internals.setFiberRefs(written)
+  const restore = swapContext(fiber, Context.add(context, Tracer.ParentSpan, span))
   const end = <X extends Exit.Exit<A, E>>(exit: X): X => {
-    // When the body left the fiber's refs as they were (or restored them,
-    // as nested spans do), the refs from before the write are put back
-    // whole: the same state as writing the old context, without copying
-    // the refs and comparing the contexts.
-    if (internals._fiberRefs === written) internals.setFiberRefs(before)
-    else internals.setFiberRef(FiberRef.currentContext, context)
+    restore()
     if (span.status._tag !== "Ended") span.end(timing ? clock.unsafeCurrentTimeNanos() : zero, exit)
     return exit
   }
@@ -122,40 +113,9 @@ export interface SpanOptions extends Tracer.SpanOptions {
   readonly context?: undefined
 }
 
-// `setFiberRef` (what `FiberRef.set` calls), `setFiberRefs`, `_fiberRefs` and
-// `currentRuntimeFlags` are on Effect's fiber runtime but not on the public
-// `RuntimeFiber` type. `_fiberRefs` is read instead of `getFiberRefs()`, which
-// first writes the runtime flags into the refs (a new object on every call).
-interface FiberInternals {
-  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
-  setFiberRefs(fiberRefs: FiberRefs.FiberRefs): void
-  readonly _fiberRefs: FiberRefs.FiberRefs
-  readonly currentRuntimeFlags: RuntimeFlags.RuntimeFlags
-}
-
 const zero = BigInt(0)
 const noLinks: ReadonlyArray<Tracer.SpanLink> = []
 const none = Option.none<Tracer.AnySpan>()
-
-/**
- * `FiberRefs.updateAs` for the context, less its check that the value
- * changed (it always has: it holds a new span), which hashes the new context
- * (`Hash.cached` defines a property on it) and compares it with the old one.
- */
-const withContext = (
-  refs: FiberRefs.FiberRefs,
-  fiberId: FiberId.Runtime,
-  context: Context.Context<never>
-): FiberRefs.FiberRefs => {
-  const locals = new Map(refs.locals)
-  const stack = locals.get(FiberRef.currentContext)
-  const entry = [fiberId, context] as const
-  if (stack === undefined) locals.set(FiberRef.currentContext, [entry])
-  else if (stack[0][0] === fiberId || Equal.equals(stack[0][0], fiberId)) {
-    locals.set(FiberRef.currentContext, [entry, ...stack.slice(1)])
-  } else locals.set(FiberRef.currentContext, [entry, ...stack])
-  return FiberRefs.unsafeMake(locals)
-}
 
 /** Effect's `filterDisablePropagation`: a span that disables propagation hands its children to its own parent. */
 const parentOf = (span: Tracer.AnySpan | undefined): Option.Option<Tracer.AnySpan> => {
