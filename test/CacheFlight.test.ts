@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
@@ -131,4 +132,20 @@ describe("Cache miss path, nested", () => {
       const stats = yield* Cache.stats(cachedSum)
       assert.strictEqual(stats.misses, 5_001)
     }).pipe(Effect.provide(Cache.layerMemory({ capacity: 10_000 }))))
+})
+
+describe("Cache miss path, metrics", () => {
+  it.effect("misses and coalesced calls reach the public metrics, tagged by primitive", () =>
+    Effect.gen(function*() {
+      const name = `metered-${Math.random().toString(36).slice(2)}`
+      const slow = Primitive.make(name, (n: number) => Effect.as(Effect.sleep("10 millis"), n))
+      const cached = Cache.wrap(slow, {})
+      const fibers = yield* Effect.forEach([1, 1, 2], (n) => Effect.fork(Primitive.run(cached, n)))
+      yield* TestClock.adjust("10 millis")
+      yield* Effect.forEach(fibers, Fiber.join)
+      const value = (metric: Metric.Metric.Counter<number>) =>
+        Effect.map(Metric.value(Metric.tagged(metric, "primitive", name)), (state) => state.count)
+      assert.strictEqual(yield* value(Cache.metrics.misses), 2)
+      assert.strictEqual(yield* value(Cache.metrics.coalesced), 1)
+    }).pipe(Effect.provide(Cache.layerMemory())))
 })

@@ -25,12 +25,14 @@ const timeSavedKey = MetricKey.counter("flowtune_cache_time_saved_ms", {
 
 /** @internal */
 export const hitsTotal = Metric.fromMetricKey(hitsKey)
-/** @internal */
-export const missesTotal = Metric.counter("flowtune_cache_misses", { description: "Cache misses that computed" })
-/** @internal */
-export const coalescedTotal = Metric.counter("flowtune_cache_coalesced", {
+const missesKey = MetricKey.counter("flowtune_cache_misses", { description: "Cache misses that computed" })
+const coalescedKey = MetricKey.counter("flowtune_cache_coalesced", {
   description: "Calls that joined an identical computation already in flight"
 })
+/** @internal */
+export const missesTotal = Metric.fromMetricKey(missesKey)
+/** @internal */
+export const coalescedTotal = Metric.fromMetricKey(coalescedKey)
 /** @internal */
 export const evictionsTotal = Metric.counter("flowtune_cache_evictions", { description: "L1 entries evicted (LRU)" })
 /** @internal */
@@ -80,9 +82,11 @@ export interface Counted {
   /** Metric labels, one array per tier (same reference every time keeps Effect's hook cache warm). */
   readonly tierLabels: ReadonlyArray<ReadonlyArray<MetricLabel.MetricLabel>>
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
-  /** The hit path's metrics, resolved once: a hit updates them with no lookup. */
+  /** The hit and miss paths' metrics, resolved once: a call updates them with no lookup. */
   readonly hooks: {
     readonly hits: ReadonlyArray<MetricHook.MetricHook.Counter<number>>
+    readonly misses: MetricHook.MetricHook.Counter<number>
+    readonly coalesced: MetricHook.MetricHook.Counter<number>
     readonly timeSaved: MetricHook.MetricHook.Counter<number>
     readonly costSaved: MetricHook.MetricHook.Counter<number>
   }
@@ -115,6 +119,8 @@ export const makeCounted = (name: string, tierNames: ReadonlyArray<string>): Cou
     labels: base,
     hooks: {
       hits: tierLabels.map((labels) => hookOf(hitsKey, labels)),
+      misses: hookOf(missesKey, base),
+      coalesced: hookOf(coalescedKey, base),
       timeSaved: hookOf(timeSavedKey, base),
       costSaved: hookOf(costSavedKey, base)
     }
@@ -135,13 +141,13 @@ export const hit = (s: Counted, tier: number, computeMs: number, cost: number) =
 /** @internal */
 export const miss = (s: Counted) => {
   s.counters.misses++
-  missesTotal.unsafeUpdate(1, s.labels)
+  s.hooks.misses.update(1)
 }
 
 /** @internal */
 export const coalesced = (s: Counted) => {
   s.counters.coalesced++
-  coalescedTotal.unsafeUpdate(1, s.labels)
+  s.hooks.coalesced.update(1)
 }
 
 /** A coalesced call's saving, known once the computation it joined has finished. @internal */
