@@ -11,6 +11,8 @@
  *   `Promise.all` of 10 async calls);
  * - in a run: 100 operations inside one program on both sides (one
  *   `runPromise` of `repeatN` against one async function looping 100 times).
+ * `fan.user.functions` is the fan-out over `fromFunction` steps, which run in
+ * place (no fiber each), against the same `Promise.all` of async calls.
  * Internal fast paths (`p.run` with tracing off, no run context) are
  * measured beside them, labelled `internal.`, and are not what users get.
  */
@@ -29,6 +31,9 @@ const effectStep = (n: number) => Effect.succeed(n + 1)
 const steps = indices.map((i) => Primitive.make(`step${i}`, effectStep))
 const sequence = Primitive.sequence(...(steps as unknown as [Primitive.Primitive<number, number>]))
 const fanOut = Primitive.parallel(steps as unknown as [Primitive.Primitive<number, number>])
+// The same fan-out over plain functions (`fromFunction`): no fiber per branch.
+const functionSteps = indices.map((i) => Primitive.fromFunction(`f${i}`, (n: number) => n + 1))
+const fanOutFunctions = Primitive.parallel(functionSteps as unknown as [Primitive.Primitive<number, number>])
 
 const plainChain = (input: number) => {
   let effect = effectStep(input)
@@ -72,6 +77,7 @@ const suite: Suite = {
       { name: "seq.effect.in-run", ...inRun(plainChain(0)) },
       // the fan-out, one entry per call
       { name: "fan.user", run: () => Effect.runPromise(Primitive.run(fanOut, 0)) },
+      { name: "fan.user.functions", run: () => Effect.runPromise(Primitive.run(fanOutFunctions, 0)) },
       { name: "fan.promise-all", run: () => Promise.all(indices.map(() => asyncStep(0))) },
       { name: "fan.effect-all", run: () => Effect.runPromise(plainAll(0)) },
       { name: "fan.langchain", run: () => lcParallel.invoke(0) },
@@ -98,6 +104,7 @@ const suite: Suite = {
       ["seq.user", "seq.async-await"],
       ["seq.langchain", "seq.async-await"],
       ["fan.user", "fan.promise-all"],
+      ["fan.user.functions", "fan.promise-all"],
       ["fan.user.in-run", "fan.promise-all.in-run"],
       ["fan.effect-all", "fan.promise-all"],
       ["fan.langchain", "fan.promise-all"],
