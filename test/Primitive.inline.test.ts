@@ -122,4 +122,66 @@ describe("plain-function steps run in place", () => {
       assert.deepStrictEqual(result, { a: 1, b: 2 })
       assert.deepStrictEqual(spans.map((s) => s.name).sort(), ["a", "b", "fan"])
     }))
+
+  it.effect("under a recording tracer, function branches run in turn on the caller's fiber, a leaf span each", () =>
+    Effect.gen(function*() {
+      const fan = Primitive.parallel({
+        a: Primitive.fromFunction("a", (n: number) => n + 1),
+        b: Primitive.fromFunction("b", (n: number) => n + 2)
+      }, { name: "fan" })
+      const [[result, spans], fibers] = yield* counted(Tracing.record(Primitive.run(fan, 0)))
+      assert.deepStrictEqual(result, { a: 1, b: 2 })
+      assert.strictEqual(fibers, 0)
+      const byName = new Map(spans.map((s) => [s.name, s]))
+      assert.strictEqual(byName.get("a")!.parentSpanId, byName.get("fan")!.spanId)
+      assert.strictEqual(byName.get("b")!.parentSpanId, byName.get("fan")!.spanId)
+      const items = Primitive.forEach(Primitive.fromFunction("item", (n: number) => n * 2))
+      const [[doubled, itemSpans], itemFibers] = yield* counted(Tracing.record(Primitive.run(items, [1, 2, 3])))
+      assert.deepStrictEqual(doubled, [2, 4, 6])
+      assert.strictEqual(itemFibers, 0)
+      assert.strictEqual(itemSpans.filter((s) => s.name === "item").length, 3)
+    }))
+
+  it.effect("a function's leaf span is recorded as an Effect step's span is: parent, attributes, status", () =>
+    Effect.gen(function*() {
+      const boom = new Error("boom")
+      const steps = (make: (name: string, f: (n: number) => number) => Primitive.Primitive<number, number>) =>
+        Primitive.withName(
+          Primitive.sequence(
+            make("inc", (n) => n + 1),
+            make("fail", (): number => {
+              throw boom
+            })
+          ),
+          "pipeline"
+        )
+      const shape = (spans: ReadonlyArray<Tracing.SpanRecord>) => {
+        const ids = new Map(spans.map((s) => [s.spanId, s.name]))
+        return spans.map((s) => ({
+          name: s.name,
+          parent: s.parentSpanId === undefined ? undefined : ids.get(s.parentSpanId),
+          kind: s.kind,
+          attributes: s.attributes,
+          status: s.status,
+          errorTag: s.errorTag,
+          ordered: s.startTime <= s.endTime
+        }))
+      }
+      const run = (p: Primitive.Primitive<number, number>) =>
+        Effect.map(Tracing.record(Effect.exit(Primitive.run(p, 0))), ([exit, spans]) => {
+          // (Effect's `sync` hands on a copy of what it caught: compared by message.)
+          assert.isTrue(
+            Exit.isFailure(exit) && (Option.getOrUndefined(Cause.dieOption(exit.cause)) as Error).message === "boom"
+          )
+          return shape(spans)
+        })
+      const asFunctions = yield* run(steps((name, f) => Primitive.fromFunction(name, f)))
+      const asEffects = yield* run(steps((name, f) => Primitive.make(name, (n: number) => Effect.sync(() => f(n)))))
+      assert.deepStrictEqual(asFunctions, asEffects)
+      assert.deepStrictEqual(asFunctions.map((s) => [s.name, s.parent, s.status]), [
+        ["inc", "pipeline", "ok"],
+        ["fail", "pipeline", "error"],
+        ["pipeline", undefined, "error"]
+      ])
+    }))
 })

@@ -219,6 +219,41 @@ export const fanOutQueued = <In, Out, E>(
   )
 
 /**
+ * A plain function's outcome as the exit its fiber would have ended with (a
+ * throw is a defect).
+ *
+ * @internal
+ */
+export const callExit = (f: (input: unknown) => unknown, input: unknown): Exit.Exit<unknown> => {
+  try {
+    return Exit.succeed(f(input))
+  } catch (error) {
+    return Exit.die(error)
+  }
+}
+
+/**
+ * The exits of `count` effects run in turn on the calling fiber (the first
+ * failure stops a fail-fast run, as `fanOut` starts no branch after it).
+ *
+ * @internal
+ */
+export const inTurn = <A, E, R>(
+  count: number,
+  effect: (index: number) => Effect.Effect<A, E, R>,
+  failFast: boolean
+): Effect.Effect<Array<Exit.Exit<A, E>>, never, R> =>
+  Effect.suspend(() => {
+    const exits: Array<Exit.Exit<A, E>> = []
+    const next = (): Effect.Effect<Array<Exit.Exit<A, E>>, never, R> =>
+      exits.length === count ? Effect.succeed(exits) : Effect.flatMap(Effect.exit(effect(exits.length)), (exit) => {
+        exits.push(exit)
+        return failFast && Exit.isFailure(exit) ? Effect.succeed(exits) : next()
+      })
+    return next()
+  })
+
+/**
  * The exits of a fail-fast run: every value, or the first failure's cause.
  *
  * @internal

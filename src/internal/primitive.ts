@@ -1,14 +1,13 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
-import { collectFailFast, fanOut, fanOutQueued, type ItemQueue } from "./fanOut.js"
+import { callExit, collectFailFast, fanOut, fanOutQueued, inTurn, type ItemQueue } from "./fanOut.js"
 import * as Options from "./options.js"
 import * as ProtoKit from "./proto.js"
 import * as Span from "./span.js"
@@ -102,6 +101,8 @@ export const unsafeMake = <In, Out, E, R>(options: {
   readonly body: (input: In) => Effect.Effect<Out, E, R>
   /** The same logic calling children untraced (defaults to `body`). */
   readonly untraced?: ((input: In) => Effect.Effect<Out, E, R>) | undefined
+  /** A plain function (`fromFunction`): its span, under a recording tracer, is a leaf (`Span.leaf`). */
+  readonly leaf?: ((input: In) => Out) | undefined
   /** The untraced logic given the running fiber, run in the same step as the tracer check. */
   readonly direct?: ((input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Effect.Effect<Out, E, R>) | undefined
   /** Extra own properties (a router's routes, a cached primitive's key function). */
@@ -117,7 +118,11 @@ export const unsafeMake = <In, Out, E, R>(options: {
   // span is opened, a sequence runs its steps' untraced bodies directly, which
   // keeps it close to a hand-written Effect chain. (`captureStackTrace: false`:
   // Effect's default call-site capture costs ~20 us per span on Node 20.)
-  const runOn = direct === undefined
+  const leaf = options.leaf
+  const runOn = leaf !== undefined
+    ? (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Out, E, R> =>
+      isRecording(fiber) ? Span.leaf(fiber, () => leaf(input), name, spanOptions) : untraced(input)
+    : direct === undefined
     ? (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Out, E, R> =>
       isRecording(fiber) ? Span.withSpan(fiber, body(input), name, spanOptions) : untraced(input)
     : (input: In, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<Out, E, R> =>
@@ -217,6 +222,7 @@ export const fromFunction = <In, Out>(
     name,
     kind: "step",
     body: (input: In) => Effect.sync(() => f(input)),
+    leaf: f,
     annotations: options?.annotations,
     fields: syncFunction.of(f)
   })
@@ -388,15 +394,6 @@ const branchContexts = (keys: ReadonlyArray<string>) => (parent: Context.Context
     : Context.add(parent, WorkflowContext.WorkflowContext, WorkflowContext.child(context, keys[index]!))
 }
 
-// A plain function's outcome as the exit its fiber would have ended with (a throw is a defect).
-const callExit = (f: (input: unknown) => unknown, input: unknown): Exit.Exit<unknown> => {
-  try {
-    return Exit.succeed(f(input))
-  } catch (error) {
-    return Exit.die(error)
-  }
-}
-
 /** @internal */
 export const parallel = (
   branches: ReadonlyArray<Primitive.Primitive.Any> | Readonly<Record<string, Primitive.Primitive.Any>>,
@@ -432,14 +429,23 @@ export const parallel = (
       : (input: unknown) => Effect.map(run(input), shape)
   }
   const functions = list.map((branch) => syncFunction.get(branch))
+  const allFunctions = functions.every((f) => f !== undefined)
+  const runs = list.map((branch) => branch.run)
   return unsafeMake({
     name,
     kind: "parallel",
     children: list,
-    body: bodyOver(list.map((branch) => branch.run)),
+    // Under a recording tracer, plain-function branches run one after the
+    // other on this fiber, each with its own (leaf) span: no fiber each.
+    body: allFunctions
+      ? failFast
+        ? (input: unknown) =>
+          Effect.map(Effect.flatMap(inTurn(runs.length, (i) => runs[i]!(input), true), collectFailFast), shape)
+        : (input: unknown) => Effect.map(inTurn(runs.length, (i) => runs[i]!(input), false), shape)
+      : bodyOver(runs),
     // No span in this run: each branch fiber runs its body without its own
     // tracer check, and branches that are plain functions need no fiber.
-    untraced: functions.every((f) => f !== undefined)
+    untraced: allFunctions
       ? failFast
         ? (input: unknown) => Effect.sync(() => shape(functions.map((f) => f(input))))
         : (input: unknown) => Effect.sync(() => shape(functions.map((f) => callExit(f, input))))
@@ -479,9 +485,14 @@ export const forEach = dual<
     name,
     kind: "forEach",
     children: [self],
-    // `any`: the items of the primitive `forEach` maps: its public signature types them
-    body: (items: ReadonlyArray<any>) =>
-      Effect.flatMap(fanOut(items.length, (i) => self.run(items[i]), fanOptions), collectFailFast),
+    body: f !== undefined
+      // Under a recording tracer, a plain function runs item after item on this fiber, a leaf span each.
+      // `any`: the items of the primitive `forEach` maps: its public signature types them
+      ? (items: ReadonlyArray<any>) =>
+        Effect.flatMap(inTurn(items.length, (i) => self.run(items[i]), true), collectFailFast)
+      // `any`: the items of the primitive `forEach` maps: its public signature types them
+      : (items: ReadonlyArray<any>) =>
+        Effect.flatMap(fanOut(items.length, (i) => self.run(items[i]), fanOptions), collectFailFast),
     // No span in this run: a batched primitive takes the whole list in one
     // step, with no fiber per item (18 us an item -> under 1 us, bench/batch.ts);
     // any other runs its body per item without a tracer check each.

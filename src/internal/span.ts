@@ -65,10 +65,64 @@ export const withSpan = <A, E, R>(
     return Effect.withSpan(self, name, options)
   }
   const internals = internalsOf(fiber)
+  const context = fiber.currentContext
+  const { clock, span, timing } = open(fiber, context, name, options)
+  const restore = swapContext(fiber, Context.add(context, Tracer.ParentSpan, span))
+  const end = <X extends Exit.Exit<A, E>>(exit: X): X => {
+    restore()
+    if (span.status._tag !== "Ended") span.end(timing ? clock.unsafeCurrentTimeNanos() : zero, exit)
+    return exit
+  }
+  const interruptible = RuntimeFlags.interruption(internals.currentRuntimeFlags)
+  const handled = Effect.matchCauseEffect(interruptible ? Effect.interruptible(self) : self, {
+    onFailure: (cause) => end(Exit.failCause(cause)),
+    onSuccess: (value) => end(Exit.succeed(value))
+  })
+  return interruptible ? Effect.uninterruptible(handled) : handled
+}
+
+/**
+ * The span of a plain function (a `fromFunction` step) under a recording
+ * tracer: opened, the function called, ended, in the caller's step. A
+ * function runs no effect, so nothing can start a span under it or read the
+ * current one: its span is not made current, which saves both context writes.
+ * What the tracer receives is what `withSpan` gives it (parent, links,
+ * annotations, times, the exit; a throw ends the span with a defect). The one
+ * difference: code inside the function that asks OpenTelemetry for the active
+ * span (a log correlation) sees the enclosing primitive's span.
+ *
+ * @internal
+ */
+export const leaf = <A>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  f: () => A,
+  name: string,
+  options: SpanOptions
+): Effect.Effect<A> => {
+  if (options.captureStackTrace !== false || !fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+    return Effect.withSpan(Effect.sync(f), name, options)
+  }
+  const { clock, span, timing } = open(fiber, fiber.currentContext, name, options)
+  let exit: Exit.Exit<A>
+  try {
+    exit = Exit.succeed(f())
+  } catch (defect) {
+    exit = Exit.die(defect)
+  }
+  span.end(timing ? clock.unsafeCurrentTimeNanos() : zero, exit)
+  return exit
+}
+
+/** Makes the span as Effect's `unsafeMakeSpan` does (see `withSpan`). */
+const open = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  context: Context.Context<never>,
+  name: string,
+  options: SpanOptions
+) => {
   const tracer = fiber.currentTracer
   const clock = fiber.currentDefaultServices.unsafeMap.get(Clock.Clock.key) as Clock.Clock
   const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
-  const context = fiber.currentContext
   const linked = fiber.getFiberRef(FiberRef.currentTracerSpanLinks)
   const links = Chunk.isEmpty(linked)
     ? options.links ?? noLinks
@@ -88,18 +142,7 @@ export const withSpan = <A, E, R>(
   if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
   const attributes = options.attributes
   if (attributes !== undefined) { for (const key in attributes) span.attribute(key, attributes[key]) }
-  const restore = swapContext(fiber, Context.add(context, Tracer.ParentSpan, span))
-  const end = <X extends Exit.Exit<A, E>>(exit: X): X => {
-    restore()
-    if (span.status._tag !== "Ended") span.end(timing ? clock.unsafeCurrentTimeNanos() : zero, exit)
-    return exit
-  }
-  const interruptible = RuntimeFlags.interruption(internals.currentRuntimeFlags)
-  const handled = Effect.matchCauseEffect(interruptible ? Effect.interruptible(self) : self, {
-    onFailure: (cause) => end(Exit.failCause(cause)),
-    onSuccess: (value) => end(Exit.succeed(value))
-  })
-  return interruptible ? Effect.uninterruptible(handled) : handled
+  return { clock, span, timing }
 }
 
 /** The options of `withSpan`: those of `Effect.withSpan` that flowtune's spans use. */
