@@ -47,6 +47,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Tracer from "effect/Tracer"
 import * as Options from "./internal/options.js"
+import { otelSdk, sdkLayer } from "./internal/otelContext.js"
 import { importPeer, type MissingPeerDependency } from "./internal/peer.js"
 import * as internal from "./internal/tracing.js"
 
@@ -423,21 +424,20 @@ export const layerConsole = (options?: {
   )
   return Layer.unwrapEffect(Effect.map(
     Effect.all([
-      otel("@effect/opentelemetry", "layerConsole", () => import("@effect/opentelemetry/NodeSdk")),
+      otelSdk("layerConsole"),
       otel("@opentelemetry/sdk-trace-base", "layerConsole", () => import("@opentelemetry/sdk-trace-base")),
       otel("@opentelemetry/sdk-metrics", "layerConsole", () => import("@opentelemetry/sdk-metrics"))
     ]),
-    ([NodeSdk, TraceBase, SdkMetrics]) =>
-      NodeSdk.layer(() => ({
+    ([sdk, TraceBase, SdkMetrics]) =>
+      sdkLayer(sdk, new TraceBase.SimpleSpanProcessor(new TraceBase.ConsoleSpanExporter()), {
         resource: { serviceName: options?.serviceName ?? "flowtune" },
-        spanProcessor: new TraceBase.SimpleSpanProcessor(new TraceBase.ConsoleSpanExporter()),
         metricReader: options?.metrics === true
           ? new SdkMetrics.PeriodicExportingMetricReader({
             exporter: new SdkMetrics.ConsoleMetricExporter(),
             exportIntervalMillis: Duration.toMillis(metricsInterval)
           })
           : undefined
-      }))
+      })
   ))
 }
 
@@ -465,17 +465,16 @@ export const layerOtelMemory = (options?: {
 }): Layer.Layer<OtelMemoryExporter | Resource.Resource, MissingPeerDependency> =>
   Layer.unwrapEffect(Effect.map(
     Effect.all([
-      otel("@effect/opentelemetry", "layerOtelMemory", () => import("@effect/opentelemetry/NodeSdk")),
+      otelSdk("layerOtelMemory"),
       otel("@opentelemetry/sdk-trace-base", "layerOtelMemory", () => import("@opentelemetry/sdk-trace-base"))
     ]),
-    ([NodeSdk, TraceBase]) => {
+    ([sdk, TraceBase]) => {
       const exporter = new TraceBase.InMemorySpanExporter()
       return Layer.merge(
         Layer.succeed(OtelMemoryExporter, exporter),
-        NodeSdk.layer(() => ({
-          resource: { serviceName: options?.serviceName ?? "flowtune" },
-          spanProcessor: new TraceBase.SimpleSpanProcessor(exporter)
-        }))
+        sdkLayer(sdk, new TraceBase.SimpleSpanProcessor(exporter), {
+          resource: { serviceName: options?.serviceName ?? "flowtune" }
+        })
       )
     }
   ))
