@@ -31,8 +31,11 @@ const isOwnSpan = (span: Tracer.AnySpan): span is OtelSpan =>
  * hook (0.64) resolves the fiber's span through `DisablePropagation` (two
  * `Option`s), builds a new OpenTelemetry context from the active one with the
  * span set (`trace.setSpan`: a copy of the context's map) and runs the step in
- * `context.with`: about 0.6 us per step inside a span, most steps of a
- * flowtune span.
+ * `context.with`: 116-135 ns per step in a tight loop (no context manager;
+ * 157-179 ns with AsyncLocalStorage), against 19-21 ns (41-45 ns) here, and
+ * more in a real run through the garbage it leaves; a flowtune span runs 5
+ * steps inside it. One span through `layerOtelMemory`: 2.02-2.13x a raw SDK
+ * span before, 1.66x after, 1.65-1.76x with a hook that does nothing.
  *
  * Consecutive steps mostly run under the same span on the same active context
  * (a fiber runs up to 2048 steps before it yields), so the context built for
