@@ -45,6 +45,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type { NoInfer } from "effect/Types"
 import * as internal from "./internal/primitive.js"
+import * as parallelInternal from "./internal/primitiveParallel.js"
 import * as resilience from "./internal/primitiveResilience.js"
 import type { Sequence } from "./internal/primitiveSequence.js"
 import type * as WorkflowContext from "./WorkflowContext.js"
@@ -486,7 +487,7 @@ export const parallel: {
     Error<B[keyof B & (number | string)]>,
     Context<B[keyof B & (number | string)]>
   >
-} = internal.parallel as any // overloads are checked at call sites; the implementation is untyped
+} = parallelInternal.parallel as any // overloads are checked at call sites; the implementation is untyped
 
 /**
  * Options of `forEach`.
@@ -516,7 +517,7 @@ export const forEach: {
     self: Primitive<In, Out, E, R>,
     options?: ForEachOptions
   ): Primitive<ReadonlyArray<In>, Array<Out>, E, R>
-} = internal.forEach
+} = parallelInternal.forEach
 
 /**
  * Options of `retry`.

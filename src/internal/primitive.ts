@@ -7,7 +7,7 @@ import { dual } from "effect/Function"
 import * as Tracer from "effect/Tracer"
 import * as Primitive from "../Primitive.js"
 import * as WorkflowContext from "../WorkflowContext.js"
-import { callExit, collectFailFast, fanOut, fanOutQueued, inTurn, type ItemQueue } from "./fanOut.js"
+import type { ItemQueue } from "./fanOut.js"
 import * as Options from "./options.js"
 import * as ProtoKit from "./proto.js"
 import * as Span from "./span.js"
@@ -32,7 +32,8 @@ const checkAnnotations = (name: string, annotations: Primitive.Annotations | und
 const checkFunction = <F extends (...args: ReadonlyArray<never>) => unknown>(name: string, option: string, f: F): F =>
   Options.func<F>(name, option, f)
 
-const checkConcurrency = (owner: string, concurrency: unknown): number =>
+/** @internal */
+export const checkConcurrency = (owner: string, concurrency: unknown): number =>
   concurrency === undefined || concurrency === "unbounded"
     ? Infinity
     : typeof concurrency === "number" && Number.isInteger(concurrency) && concurrency >= 1
@@ -80,7 +81,8 @@ interface Internal {
 }
 const bodyOf = <In, Out, E, R>(self: Primitive.Primitive<In, Out, E, R>): (input: In) => Effect.Effect<Out, E, R> =>
   (self as unknown as Internal)[BodyKey]
-const untracedOf = <In, Out, E, R>(
+/** @internal */
+export const untracedOf = <In, Out, E, R>(
   self: Primitive.Primitive<In, Out, E, R>
 ): (input: In) => Effect.Effect<Out, E, R> => (self as unknown as Internal)[UntracedKey]
 
@@ -382,77 +384,6 @@ export const andThen = dual<
   (self, that) => sequence(self, that) as any
 )
 
-// Each branch sees the run context one level deeper; it is put in the
-// branch fiber's context when the fiber is created, rather than provided by
-// an extra effect inside the branch.
-const branchContexts = (keys: ReadonlyArray<string>) => (parent: Context.Context<never>, index: number) => {
-  const context: WorkflowContext.WorkflowContextShape | undefined = parent.unsafeMap.get(
-    WorkflowContext.WorkflowContext.key
-  )
-  return context === undefined
-    ? parent
-    : Context.add(parent, WorkflowContext.WorkflowContext, WorkflowContext.child(context, keys[index]!))
-}
-
-/** @internal */
-export const parallel = (
-  branches: ReadonlyArray<Primitive.Primitive.Any> | Readonly<Record<string, Primitive.Primitive.Any>>,
-  options?: Primitive.ParallelOptions
-): Primitive.Primitive.Any => {
-  const isTuple = Array.isArray(branches)
-  const keys = isTuple ? branches.map((b: Primitive.Primitive.Any) => b.name) : Object.keys(branches)
-  const list: ReadonlyArray<Primitive.Primitive.Any> = isTuple ? branches : Object.values(branches)
-  checkOptions("parallel", options)
-  const name = options?.name === undefined
-    ? `parallel(${list.map((b) => b?.name).join(" | ")})`
-    : Options.nonEmptyString("parallel", "name", options.name)
-  if (list.length === 0) return Options.invalidShape(name, "a parallel fan-out needs at least one branch")
-  for (const branch of list) {
-    if (!isPrimitive(branch)) {
-      return Options.invalidShape(name, `every branch must be a Primitive, got ${Options.show(branch)}`)
-    }
-  }
-  const concurrency = checkConcurrency(name, options?.concurrency)
-  const failFast = options?.mode === undefined ||
-    Options.oneOf(name, "mode", options.mode, ["fail-fast", "collect"]) === "fail-fast"
-  const fanOptions = { concurrency, failFast, context: branchContexts(keys) }
-  const shape = (values: ReadonlyArray<unknown>) => {
-    if (isTuple) return values
-    const record: Record<string, unknown> = {}
-    for (let i = 0; i < keys.length; i++) record[keys[i]!] = values[i]
-    return record
-  }
-  const bodyOver = (runs: ReadonlyArray<(input: unknown) => Effect.Effect<unknown, unknown, unknown>>) => {
-    const run = (input: unknown) => fanOut(runs.length, (i) => runs[i]!(input), fanOptions)
-    return failFast
-      ? (input: unknown) => Effect.map(Effect.flatMap(run(input), collectFailFast), shape)
-      : (input: unknown) => Effect.map(run(input), shape)
-  }
-  const functions = list.map((branch) => syncFunction.get(branch))
-  const allFunctions = functions.every((f) => f !== undefined)
-  const runs = list.map((branch) => branch.run)
-  return unsafeMake({
-    name,
-    kind: "parallel",
-    children: list,
-    // Under a recording tracer, plain-function branches run one after the
-    // other on this fiber, each with its own (leaf) span: no fiber each.
-    body: allFunctions
-      ? failFast
-        ? (input: unknown) =>
-          Effect.map(Effect.flatMap(inTurn(runs.length, (i) => runs[i]!(input), true), collectFailFast), shape)
-        : (input: unknown) => Effect.map(inTurn(runs.length, (i) => runs[i]!(input), false), shape)
-      : bodyOver(runs),
-    // No span in this run: each branch fiber runs its body without its own
-    // tracer check, and branches that are plain functions need no fiber.
-    untraced: allFunctions
-      ? failFast
-        ? (input: unknown) => Effect.sync(() => shape(functions.map((f) => f(input))))
-        : (input: unknown) => Effect.sync(() => shape(functions.map((f) => callExit(f, input))))
-      : bodyOver(list.map(untracedOf))
-  })
-}
-
 /**
  * The queue of a batched primitive (`Batch.make`), which `forEach` hands a
  * whole list to.
@@ -461,52 +392,6 @@ export const parallel = (
  */
 // `any`: items of any batched primitive: `forEach`'s signature types them
 export const itemQueue: Field<ItemQueue<any, any, any>> = field(Symbol.for("flowtune/Primitive/itemQueue"))
-
-/** @internal */
-export const forEach = dual<
-  (options?: Primitive.ForEachOptions) => <In, Out, E, R>(
-    self: Primitive.Primitive<In, Out, E, R>
-  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E, R>,
-  <In, Out, E, R>(
-    self: Primitive.Primitive<In, Out, E, R>,
-    options?: Primitive.ForEachOptions
-  ) => Primitive.Primitive<ReadonlyArray<In>, Array<Out>, E, R>
->((args) => isPrimitive(args[0]), (self, options) => {
-  checkOptions("forEach", options)
-  const name = options?.name === undefined
-    ? `forEach(${self.name})`
-    : Options.nonEmptyString("forEach", "name", options.name)
-  const concurrency = checkConcurrency(name, options?.concurrency)
-  const fanOptions = { concurrency, failFast: true }
-  const untraced = untracedOf(self)
-  const queue = itemQueue.get(self)
-  const f = syncFunction.get(self)
-  return unsafeMake({
-    name,
-    kind: "forEach",
-    children: [self],
-    body: f !== undefined
-      // Under a recording tracer, a plain function runs item after item on this fiber, a leaf span each.
-      // `any`: the items of the primitive `forEach` maps: its public signature types them
-      ? (items: ReadonlyArray<any>) =>
-        Effect.flatMap(inTurn(items.length, (i) => self.run(items[i]), true), collectFailFast)
-      // `any`: the items of the primitive `forEach` maps: its public signature types them
-      : (items: ReadonlyArray<any>) =>
-        Effect.flatMap(fanOut(items.length, (i) => self.run(items[i]), fanOptions), collectFailFast),
-    // No span in this run: a batched primitive takes the whole list in one
-    // step, with no fiber per item (18 us an item -> under 1 us, bench/batch.ts);
-    // any other runs its body per item without a tracer check each.
-    untraced: f !== undefined
-      // `any`: the items of the primitive `forEach` maps: its public signature types them
-      ? (items: ReadonlyArray<any>) => Effect.sync(() => items.map((item) => f(item)))
-      : queue === undefined
-      // `any`: the items of the primitive `forEach` maps: its public signature types them
-      ? (items: ReadonlyArray<any>) =>
-        Effect.flatMap(fanOut(items.length, (i) => untraced(items[i]), fanOptions), collectFailFast)
-      // `any`: the items of the primitive `forEach` maps: its public signature types them
-      : (items: ReadonlyArray<any>) => Effect.flatMap(fanOutQueued(items, queue, fanOptions), collectFailFast)
-  })
-})
 
 /** @internal */
 export const run = <In, Out, E, R>(
