@@ -446,6 +446,95 @@ describe("Stream", () => {
         assert.strictEqual(interrupted.count, 1)
       }))
 
+    it.effect("tokens of one clock millisecond are one chunk, the first alone; gaps between milliseconds", () =>
+      Effect.gen(function*() {
+        const name = "direct.paced"
+        // The source waits at each gate until the test has moved the TestClock on.
+        const gates = Array.from({ length: 2 }, () => {
+          let open: () => void = () => undefined
+          let reached: () => void = () => undefined
+          const opened = new Promise<void>((resolve) => {
+            open = resolve
+          })
+          const arrived = new Promise<void>((resolve) => {
+            reached = resolve
+          })
+          return { open, opened, reached, arrived }
+        })
+        const source = FlowStream.fromAsyncIterable(name, async function*(_: void) {
+          yield "a"
+          yield "b"
+          yield "c"
+          gates[0]!.reached()
+          await gates[0]!.opened
+          yield "d"
+          yield "e"
+          gates[1]!.reached()
+          await gates[1]!.opened
+          yield "f"
+        })
+        const fiber = yield* Effect.fork(Primitive.run(FlowStream.collectText(source, { separator: "," }), undefined))
+        for (const gate of gates) {
+          yield* Effect.promise(() => gate.arrived)
+          yield* TestClock.adjust("5 millis")
+          gate.open()
+        }
+        assert.strictEqual(yield* Fiber.join(fiber), "a,b,c,d,e,f")
+        // [a] at 0 ms, [b, c] at 0 ms, [d, e] at 5 ms, [f] at 10 ms.
+        const chunks = yield* valueOf(FlowStream.metrics.chunks, { primitive: name })
+        const gap = yield* valueOf(FlowStream.metrics.gap, { primitive: name })
+        const duration = yield* valueOf(FlowStream.metrics.duration, { primitive: name })
+        assert.strictEqual(chunks.count, 4)
+        assert.deepStrictEqual([gap.count, gap.sum, gap.max], [3, 10, 5])
+        assert.deepStrictEqual([duration.count, duration.sum], [1, 10])
+      }))
+
+    it.effect("collectText joins chunk after chunk with its separator, as the stream path does", () =>
+      Effect.gen(function*() {
+        const { recording } = yield* recordingTracer
+        // Under the TestClock: the first token alone, then the rest in one chunk.
+        const source = FlowStream.fromAsyncIterable("direct.separated", async function*(n: number) {
+          for (const token of tokens(n)) yield token.trim()
+        })
+        // The first chunk emptied: it adds no separator (and the next token is then the first).
+        const dropFirst = FlowStream.mapChunks(source, (chunk) => Chunk.filter(chunk, (t) => t !== "t0"))
+        const cases = [
+          [source, 4, "t0 t1 t2 t3"],
+          [dropFirst, 4, "t1 t2 t3"],
+          [source, 1, "t0"],
+          [source, 0, ""]
+        ] as const
+        for (const [stream, n, expected] of cases) {
+          const collected = FlowStream.collectText(stream, { separator: " " })
+          assert.strictEqual(yield* Primitive.run(collected, n), expected)
+          assert.strictEqual(yield* Primitive.run(collected, n).pipe(Effect.withTracer(recording)), expected)
+        }
+      }))
+
+    it.effect("collect hands back a fresh array, never the array of a chunk", () =>
+      Effect.gen(function*() {
+        const held = ["x", "y"]
+        const shared = FlowStream.mapChunks(
+          FlowStream.fromIterable("direct.shared", (_: void) => ["a"]),
+          () => Chunk.unsafeFromArray(held)
+        )
+        const items = yield* Primitive.run(FlowStream.collect(shared), undefined)
+        assert.deepStrictEqual(items, ["x", "y"])
+        items.push("z")
+        assert.deepStrictEqual(held, ["x", "y"])
+      }))
+
+    it("a run's chunks are let go once read (a dead array in the old generation would hold them)", async () => {
+      // Imported here: the internal module first would evaluate `Primitive.ts` inside its own import cycle.
+      const Direct = await import("../src/internal/streamDirect.js")
+      const parts = [["a", "b"], ["c"]]
+      assert.strictEqual(Direct.toText(parts, "-"), "a-b-c")
+      assert.strictEqual(parts.length, 0)
+      const more = [["a"], ["b", "c"]]
+      assert.deepStrictEqual(Direct.toArray(more), ["a", "b", "c"])
+      assert.strictEqual(more.length, 0)
+    })
+
     it.effect("with a recording tracer, the run goes through the stream and its span", () =>
       Effect.gen(function*() {
         const { recording, spans } = yield* recordingTracer

@@ -288,7 +288,7 @@ export const collect = dual<
     readToEnd(
       self,
       (stream) => Effect.map(EffectStream.runCollect(stream), Chunk.toArray),
-      (items) => items,
+      Direct.toArray,
       options
     )
 )
@@ -311,7 +311,7 @@ export const collectText = dual<
   return readToEnd(
     self,
     (stream) => Effect.map(EffectStream.runCollect(stream), (chunk) => Chunk.join(chunk, separator)),
-    (items) => items.join(separator),
+    (parts) => Direct.toText(parts, separator),
     options
   )
 })
@@ -325,7 +325,7 @@ export const collectText = dual<
 const readToEnd = <In, A, E, R, B>(
   self: FlowStream.StreamPrimitive<In, A, E, R>,
   viaStream: (stream: EffectStream.Stream<A, E, R>) => Effect.Effect<B, E, R>,
-  fromItems: (items: Array<A>) => B,
+  fromParts: (parts: Direct.Parts<A>) => B,
   options: { readonly name?: string | undefined } | undefined
 ): Primitive.Primitive<In, B, E, R> => {
   const read = Direct.reader<In, A, E, R>(self.name, sourceOf(self))
@@ -333,7 +333,7 @@ const readToEnd = <In, A, E, R, B>(
     name: options?.name ?? `collect(${self.name})`,
     annotations: { ...self.annotations, stream: self.name },
     run: (input, fiber) =>
-      isRecording(fiber) ? viaStream(self.stream(input)) : Effect.map(read(input, fiber), fromItems)
+      isRecording(fiber) ? viaStream(self.stream(input)) : Effect.map(read(input, fiber), fromParts)
   })
 }
 
