@@ -128,6 +128,8 @@ export const spreadOf = (xs: ReadonlyArray<number>): Spread => ({
 // each record are kept here so that `ratios` can pair them per round.
 const roundsOf = new WeakMap<Record<string, number>, Record<string, Samples>>()
 
+const collectGarbage = (globalThis as { readonly gc?: () => void }).gc
+
 /** Times every case in interleaved rounds; CPU and wall medians plus every round's sample. */
 export const measureAll = async (cases: ReadonlyArray<Case>, options: MeasureOptions = {}): Promise<Measured> => {
   const rounds = options.rounds ?? 5
@@ -137,6 +139,10 @@ export const measureAll = async (cases: ReadonlyArray<Case>, options: MeasureOpt
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const c = cases[(k + round) % cases.length]!
+      // A full collection before each case (`npm run bench` runs node with
+      // `--expose-gc`): otherwise a case pays for the garbage the one before it
+      // left (a stream case's debris measured 0.2x on the next case's ratio).
+      collectGarbage?.()
       const t = await timeCase(c, timePerRound)
       samples[c.name]!.cpu.push(t.cpu)
       samples[c.name]!.wall.push(t.wall)
