@@ -128,7 +128,7 @@ export const spreadOf = (xs: ReadonlyArray<number>): Spread => ({
 // each record are kept here so that `ratios` can pair them per round.
 const roundsOf = new WeakMap<Record<string, number>, Record<string, Samples>>()
 
-const collectGarbage = (globalThis as { readonly gc?: () => void }).gc
+const collectGarbage = (globalThis as { readonly gc?: (options?: { readonly type?: "major" | "minor" }) => void }).gc
 
 /** Times every case in interleaved rounds; CPU and wall medians plus every round's sample. */
 export const measureAll = async (cases: ReadonlyArray<Case>, options: MeasureOptions = {}): Promise<Measured> => {
@@ -139,10 +139,12 @@ export const measureAll = async (cases: ReadonlyArray<Case>, options: MeasureOpt
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const c = cases[(k + round) % cases.length]!
-      // A full collection before each case (`npm run bench` runs node with
-      // `--expose-gc`): otherwise a case pays for the garbage the one before it
-      // left (a stream case's debris measured 0.2x on the next case's ratio).
-      collectGarbage?.()
+      // A minor collection before each case (`npm run bench` runs node with
+      // `--expose-gc`): otherwise a case pays for the young garbage the one
+      // before it left (a stream case's debris measured 0.2x on the next
+      // case's ratio). Not a full one: that also resizes the heap, and the
+      // allocation-heavy cases then paid for regrowing it (fan-out ratios 2x).
+      collectGarbage?.({ type: "minor" })
       const t = await timeCase(c, timePerRound)
       samples[c.name]!.cpu.push(t.cpu)
       samples[c.name]!.wall.push(t.wall)
