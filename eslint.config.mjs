@@ -2,7 +2,18 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default [
-  { ignores: ["node_modules/**", "dist/**", ".bench/**", "scratch/**", "reports/**", "coverage/**", ".flowtune/**", "**/*.md"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "dist/**",
+      ".bench/**",
+      "scratch/**",
+      "reports/**",
+      "coverage/**",
+      ".flowtune/**",
+      "**/*.md"
+    ]
+  },
   ...tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
   {
