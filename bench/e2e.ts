@@ -11,7 +11,9 @@
  *   `Router.make`, `Cache.wrap` over `Cache.layerMemory`, `Primitive.parallel`
  *   of three `fromFunction` steps; tracing off (Effect's default tracer, no
  *   span opened) and on (`Tracing.layerMemory`, every span kept, buffer
- *   cleared each round); `flowtune.effect-branches` makes the three branches
+ *   cleared each round) and through OpenTelemetry (`Tracing.layerOtelMemory`:
+ *   the SDK, simple processor, in-memory exporter), both against LangChain with
+ *   its run collector; `flowtune.effect-branches` makes the three branches
  *   Effect steps (`Primitive.make`), which get a fiber each where plain
  *   functions are called in place;
  * - plain: async functions, a `Map` of promises as the cache, `Promise.all`;
@@ -114,12 +116,19 @@ interface Variant {
   readonly setup: () => Promise<{ handle: (q: string) => Promise<unknown>; release: () => Promise<void> }>
 }
 
-const flowtuneVariant = (name: string, tracing: boolean, workflow = flowtune): Variant => ({
+const flowtuneVariant = (
+  name: string,
+  tracing: "off" | "recording" | "otel",
+  workflow = flowtune
+): Variant => ({
   name,
   setup: async () => {
-    const layer = tracing
-      ? Layer.merge(Cache.layerMemory({ capacity: 100_000 }), Tracing.layerMemory({ maxSpans: 200_000 }))
-      : Cache.layerMemory({ capacity: 100_000 })
+    const cache = Cache.layerMemory({ capacity: 100_000 })
+    const layer = tracing === "recording"
+      ? Layer.merge(cache, Tracing.layerMemory({ maxSpans: 200_000 }))
+      : tracing === "otel"
+      ? Layer.merge(cache, Layer.orDie(Tracing.layerOtelMemory()))
+      : cache
     const runtime = ManagedRuntime.make(layer as Layer.Layer<Cache.CacheTiers>)
     await runtime.runtime()
     return {
@@ -130,9 +139,10 @@ const flowtuneVariant = (name: string, tracing: boolean, workflow = flowtune): V
 })
 
 const variants: ReadonlyArray<Variant> = [
-  flowtuneVariant("flowtune", false),
-  flowtuneVariant("flowtune.recording", true),
-  flowtuneVariant("flowtune.effect-branches", false, flowtuneEffectBranches),
+  flowtuneVariant("flowtune", "off"),
+  flowtuneVariant("flowtune.recording", "recording"),
+  flowtuneVariant("flowtune.otel", "otel"),
+  flowtuneVariant("flowtune.effect-branches", "off", flowtuneEffectBranches),
   { name: "plain", setup: async () => ({ handle: plain(), release: async () => {} }) },
   {
     name: "langchain",
@@ -199,6 +209,7 @@ const suite: Suite = {
       ["flowtune", "plain"],
       ["flowtune.effect-branches", "langchain"],
       ["flowtune.recording", "langchain.run-collector"],
+      ["flowtune.otel", "langchain.run-collector"],
       ["flowtune.recording", "flowtune"],
       ["langchain", "plain"]
     ]
