@@ -148,4 +148,13 @@ describe("Cache miss path, metrics", () => {
       assert.strictEqual(yield* value(Cache.metrics.misses), 2)
       assert.strictEqual(yield* value(Cache.metrics.coalesced), 1)
     }).pipe(Effect.provide(Cache.layerMemory())))
+
+  it.effect("evictions reach the public metric, tagged by primitive", () =>
+    Effect.gen(function*() {
+      const name = `evicting-${Math.random().toString(36).slice(2)}`
+      const cached = Cache.wrap(Primitive.fromFunction(name, (n: number) => n), {})
+      for (const n of [1, 2, 3]) yield* Primitive.run(cached, n)
+      const state = yield* Metric.value(Metric.tagged(Cache.metrics.evictions, "primitive", name))
+      assert.strictEqual(state.count, 2)
+    }).pipe(Effect.provide(Cache.layerMemory({ capacity: 1 }))))
 })

@@ -33,8 +33,9 @@ const coalescedKey = MetricKey.counter("flowtune_cache_coalesced", {
 export const missesTotal = Metric.fromMetricKey(missesKey)
 /** @internal */
 export const coalescedTotal = Metric.fromMetricKey(coalescedKey)
+const evictionsKey = MetricKey.counter("flowtune_cache_evictions", { description: "L1 entries evicted (LRU)" })
 /** @internal */
-export const evictionsTotal = Metric.counter("flowtune_cache_evictions", { description: "L1 entries evicted (LRU)" })
+export const evictionsTotal = Metric.fromMetricKey(evictionsKey)
 /** @internal */
 export const expirationsTotal = Metric.counter("flowtune_cache_expirations", { description: "Entries found expired" })
 /** @internal */
@@ -89,6 +90,8 @@ export interface Counted {
     readonly coalesced: MetricHook.MetricHook.Counter<number>
     readonly timeSaved: MetricHook.MetricHook.Counter<number>
     readonly costSaved: MetricHook.MetricHook.Counter<number>
+    /** Resolved on the first eviction (a full L1 evicts on every miss; a store that never fills has no series). */
+    evictions: MetricHook.MetricHook.Counter<number> | undefined
   }
 }
 
@@ -122,7 +125,8 @@ export const makeCounted = (name: string, tierNames: ReadonlyArray<string>): Cou
       misses: hookOf(missesKey, base),
       coalesced: hookOf(coalescedKey, base),
       timeSaved: hookOf(timeSavedKey, base),
-      costSaved: hookOf(costSavedKey, base)
+      costSaved: hookOf(costSavedKey, base),
+      evictions: undefined
     }
   }
 }
@@ -154,7 +158,7 @@ export const coalesced = (s: Counted) => {
 export const saved = (s: Counted, cost: number) => {
   if (cost <= 0) return
   s.counters.costSaved += cost
-  costSavedTotal.unsafeUpdate(cost, s.labels)
+  s.hooks.costSaved.update(cost)
 }
 
 /** @internal */
@@ -167,7 +171,8 @@ export const expired = (s: Counted) => {
 export const evicted = (s: Counted, n: number) => {
   if (n === 0) return
   s.counters.evictions += n
-  evictionsTotal.unsafeUpdate(n, s.labels)
+  s.hooks.evictions ??= hookOf(evictionsKey, s.labels)
+  s.hooks.evictions.update(n)
 }
 
 /** @internal */

@@ -398,9 +398,11 @@ export const run = <In, Out, E, R>(
   self: Primitive.Primitive<In, Out, E, R>,
   input: In,
   options?: WorkflowContext.MakeOptions
-): Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>> =>
-  options !== undefined
-    ? WorkflowContext.withContext(options)(self.run(input))
-    : runOnOf(self) === undefined // a primitive not built here (a stream primitive)
+): Effect.Effect<Out, E, Exclude<R, WorkflowContext.WorkflowContext>> => {
+  if (options !== undefined) return WorkflowContext.withContext(options)(self.run(input))
+  const runOn = runOnOf(self)
+  // Every constructor builds through `unsafeMake`; an object that only implements the interface runs its `run`.
+  return runOn === undefined
     ? WorkflowContext.ensure(self.run(input))
-    : WorkflowContext.ensureWith((fiber) => runOnOf(self)!(input, fiber))
+    : WorkflowContext.ensureWith((fiber) => runOn(input, fiber))
+}
