@@ -19,17 +19,15 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { LRUCache } from "lru-cache"
-import { spawnSync } from "node:child_process"
 import { rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Cache from "../src/Cache.js"
 import * as CacheRedis from "../src/Cache/Redis.js"
 import * as CacheSql from "../src/Cache/Sql.js"
 import * as Lru from "../src/internal/cacheLru.js"
 import * as Primitive from "../src/Primitive.js"
-import { measure, measureAll, pairedRatios, settings, type Suite } from "./harness.js"
+import { measure, measureAll, pairedRatios, runChild, settings, settledHeap, type Suite } from "./harness.js"
 
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 const postgresUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -46,13 +44,8 @@ const upstream = Primitive.make("llm", (q: string) => Effect.succeed(`answer to 
 const MEMORY_CHILD = "FLOWTUNE_CACHE_BENCH_MEMORY"
 
 const memoryChild = async (which: string, entries: number) => {
-  const gc = (globalThis as { gc?: () => void }).gc!
-  const settle = () => {
-    for (let i = 0; i < 4; i++) gc()
-    return process.memoryUsage().heapUsed
-  }
   let keep: unknown
-  const before = settle()
+  const before = settledHeap()
   if (which === "flowtune") {
     // The L1 structure a store or cached primitive fills, filled directly: the
     // Effect API adds nothing per entry, and a million `store.set` calls take
@@ -68,7 +61,7 @@ const memoryChild = async (which: string, entries: number) => {
     for (let i = 0; i < entries; i++) lru.set(`key:${i}`, `value ${i}`)
     keep = lru
   }
-  const after = settle()
+  const after = settledHeap()
   process.stdout.write(JSON.stringify({ bytesPerEntry: (after - before) / entries, kept: keep !== undefined }))
 }
 
@@ -79,13 +72,8 @@ if (process.env[MEMORY_CHILD]) {
 }
 
 const bytesPerEntry = (which: string, entries: number): number => {
-  const child = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [MEMORY_CHILD]: `${which}:${entries}` },
-    encoding: "utf8",
-    maxBuffer: 1 << 20
-  })
-  if (child.status !== 0) throw new Error(`memory child for ${which} failed: ${child.stderr}`)
-  return JSON.parse(child.stdout).bytesPerEntry
+  const out = runChild(import.meta.url, { [MEMORY_CHILD]: `${which}:${entries}` }, 600_000) as { bytesPerEntry: number }
+  return out.bytesPerEntry
 }
 
 // -----------------------------------------------------------------------------

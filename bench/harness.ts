@@ -14,6 +14,7 @@
  * Absolute times across runs are noise on a shared machine; paired ratios
  * within one run are not.
  */
+import { spawnSync } from "node:child_process"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 
@@ -205,6 +206,34 @@ export const settings = (options: SuiteOptions): MeasureOptions =>
  */
 export const repoFile = (relative: string): string =>
   fileURLToPath(new URL((import.meta.url.endsWith(".ts") ? "../" : "../../") + relative, import.meta.url))
+
+/** The heap in use after full collections, in a process started with `--expose-gc` (see `runChild`). */
+export const settledHeap = (): number => {
+  const gc = (globalThis as { readonly gc?: () => void }).gc!
+  for (let i = 0; i < 4; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+
+/**
+ * Runs a suite's own module again in a child process with `--expose-gc` (through
+ * tsx when it is TypeScript, with plain node when compiled) and `env` added;
+ * returns its standard output parsed as JSON, or throws with why it failed.
+ */
+export const runChild = (moduleUrl: string, env: Record<string, string>, timeoutMs: number): unknown => {
+  const file = fileURLToPath(moduleUrl)
+  const loader = file.endsWith(".ts") ? ["--import", "tsx"] : []
+  const child = spawnSync(process.execPath, ["--expose-gc", ...loader, file], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 1 << 20
+  })
+  try {
+    return JSON.parse(child.stdout)
+  } catch {
+    throw new Error(`failed (${child.status ?? child.signal}): ${child.stderr.slice(0, 200)}`)
+  }
+}
 
 export const load = (): string => `load ${loadavg()[0]!.toFixed(2)} on ${navigatorCores()} cores`
 

@@ -8,10 +8,9 @@ import { RunnableLambda, RunnableParallel, RunnableSequence } from "@langchain/c
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { spawnSync } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import * as Cache from "../../src/Cache.js"
 import * as Primitive from "../../src/Primitive.js"
+import { runChild, settledHeap } from "../harness.js"
 import { aggregate, answer, flowtuneWorkflow, pick, summary, tags, tone } from "./e2eWorkload.js"
 
 // -----------------------------------------------------------------------------
@@ -20,15 +19,10 @@ import { aggregate, answer, flowtuneWorkflow, pick, summary, tags, tone } from "
 const PARKED_CHILD = "FLOWTUNE_E2E_PARKED"
 
 const parkedChild = async (which: string, count: number) => {
-  const gc = (globalThis as { gc?: () => void }).gc!
-  const settle = () => {
-    for (let i = 0; i < 4; i++) gc()
-    return process.memoryUsage().heapUsed
-  }
   const queries = Array.from({ length: count }, (_, i) => `parked question ${i}`)
   let keep: unknown
   let release: () => void = () => {}
-  const before = settle()
+  const before = settledHeap()
   const start = performance.now()
   if (which === "effect-fiber") {
     // The floor: one Effect fiber parked on a Deferred, nothing else.
@@ -83,7 +77,7 @@ const parkedChild = async (which: string, count: number) => {
   await new Promise((resolve) => setImmediate(resolve))
   await new Promise((resolve) => setTimeout(resolve, 50))
   const startMs = performance.now() - start - 50
-  const after = settle()
+  const after = settledHeap()
   process.stdout.write(JSON.stringify({
     bytesPerRequest: (after - before) / count,
     startMs,
@@ -100,18 +94,12 @@ if (process.env[PARKED_CHILD]) {
 
 /** Runs `count` parked requests of `which` in a child process (`--expose-gc`). */
 export const parked = (which: string, count: number): { bytesPerRequest: number; startMs: number } | string => {
-  const self = fileURLToPath(import.meta.url)
-  // Compiled (`npm run bench`) it runs with plain node; from the sources, through tsx.
-  const loader = self.endsWith(".ts") ? ["--import", "tsx"] : []
-  const child = spawnSync(process.execPath, ["--expose-gc", ...loader, self], {
-    env: { ...process.env, [PARKED_CHILD]: `${which}:${count}` },
-    encoding: "utf8",
-    timeout: 180_000,
-    maxBuffer: 1 << 20
-  })
   try {
-    return JSON.parse(child.stdout)
-  } catch {
-    return `failed (${child.status ?? child.signal}): ${child.stderr.slice(0, 200)}`
+    return runChild(import.meta.url, { [PARKED_CHILD]: `${which}:${count}` }, 180_000) as {
+      bytesPerRequest: number
+      startMs: number
+    }
+  } catch (error) {
+    return String((error as Error).message)
   }
 }
